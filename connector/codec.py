@@ -1,0 +1,183 @@
+"""Translate between SMPM entities and platform records through a mapping.
+
+One `KindCodec` per entity kind: it knows which platform field holds each SMPM field, turns
+platform labels into SMPM enum values (and back), formats dates the platform's way, and rewrites
+filter expressions into platform names and values. Platform modules add only the wire format.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from connector.entities import ENTITY_TYPES, Entity, RecordKind
+from connector.errors import ConfigurationError, InvalidResponse
+from connector.filters import Filter, Scalar
+from mappings.loader import FieldSpec, KindMapping, MappingError, PlatformMapping, load_mapping
+
+DateFormatter = Callable[[datetime], str]
+
+
+def _field_type(annotation: Any) -> Any:
+    """The non-None type inside `X | None`."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _field_type(inner[0]) if len(inner) == 1 else annotation
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _field_type(typing.get_args(annotation)[0])
+    return annotation
+
+
+def entity_schema() -> dict[str, dict[str, FieldSpec]]:
+    """The schema `mappings.loader` checks a mapping against, built from the entity models."""
+    schema: dict[str, dict[str, FieldSpec]] = {}
+    for kind, model in ENTITY_TYPES.items():
+        specs: dict[str, FieldSpec] = {}
+        for name, info in model.model_fields.items():
+            inner = _field_type(info.annotation)
+            if isinstance(inner, type) and issubclass(inner, Enum):
+                specs[name] = FieldSpec(members=frozenset(m.value for m in inner))
+            elif inner is bool:
+                specs[name] = FieldSpec(is_bool=True)
+            else:
+                specs[name] = FieldSpec()
+        schema[kind.value] = specs
+    return schema
+
+
+def load_platform_mapping(
+    platform: str, overrides: Mapping[str, Any] | None = None, source: str = "config [mapping]"
+) -> PlatformMapping:
+    """Load and validate a mapping; errors become ConfigurationError naming file, key, problem."""
+    try:
+        return load_mapping(platform, entity_schema(), overrides, source)
+    except MappingError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+class KindCodec:
+    """Entity kind <-> platform record for one mapping."""
+
+    def __init__(
+        self, mapping: PlatformMapping, kind: RecordKind, format_date: DateFormatter
+    ) -> None:
+        spec = mapping.kind(kind.value)
+        if spec is None:
+            raise ConfigurationError(
+                f"{mapping.source}: kinds.{kind.value}: the {mapping.platform} mapping has no "
+                f"form for {kind.value!r} records"
+            )
+        self.mapping = mapping
+        self.kind = kind
+        self.spec: KindMapping = spec
+        self.model: type[Entity] = ENTITY_TYPES[kind]
+        self.format_date = format_date
+
+    @cached_property
+    def _adapters(self) -> dict[str, TypeAdapter[Any]]:
+        return {n: TypeAdapter(i.annotation) for n, i in self.model.model_fields.items()}
+
+    @cached_property
+    def _types(self) -> dict[str, Any]:
+        return {n: _field_type(i.annotation) for n, i in self.model.model_fields.items()}
+
+    def platform_field(self, name: str, *, for_create: bool = False) -> str:
+        found = self.spec.create_field(name) if for_create else self.spec.field(name)
+        if found is None:
+            raise ConfigurationError(
+                f"{self.mapping.source}: kinds.{self.kind.value}.fields.{name}: not mapped for "
+                f"{self.mapping.platform}; add it to the mapping or stop using it"
+            )
+        return found
+
+    def read_fields(self) -> list[str]:
+        """Every platform field to request when reading records of this kind."""
+        return list(dict.fromkeys(self.spec.fields.values()))
+
+    # -- platform -> SMPM ---------------------------------------------------------------------
+    def decode(self, values: Mapping[str, Any], where: str, **extra: Any) -> Entity:
+        """Build the entity from a platform record; `where` names the record in errors."""
+        data: dict[str, Any] = dict(extra)
+        for name, platform_name in self.spec.fields.items():
+            raw = values.get(platform_name)
+            if raw is None or raw == "":
+                continue
+            data[name] = self._decode_value(name, platform_name, raw, where)
+        try:
+            return self.model.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            shown = self.spec.fields.get(field, field)
+            raise InvalidResponse(f"{where}: field {shown!r}: {err['msg']}") from None
+
+    def _decode_value(self, name: str, platform_name: str, raw: Any, where: str) -> Any:
+        table = self.spec.enums.get(name)
+        if table is not None:
+            value = self.mapping.from_platform(table, str(raw))
+            if value is None:
+                raise InvalidResponse(
+                    f"{where}: field {platform_name!r} holds {raw!r}, a label the mapping does "
+                    f"not know; add it under [enums.{table}] or [enums.{table}.read_aliases]"
+                )
+            return value == "true" if self._types[name] is bool else value
+        if self._types[name] is str and isinstance(raw, int | float):
+            return str(raw)
+        return raw
+
+    # -- SMPM -> platform ---------------------------------------------------------------------
+    def encode(self, changes: Mapping[str, Any], *, for_create: bool = False) -> dict[str, Any]:
+        """Platform field -> value for SMPM field changes; values are validated first."""
+        out: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in self._adapters:
+                raise ValueError(f"{self.kind.value} records have no field {name!r}")
+            try:
+                checked = self._adapters[name].validate_python(value)
+            except ValidationError as exc:
+                raise ValueError(f"{self.kind.value}.{name}: {exc.errors()[0]['msg']}") from None
+            out[self.platform_field(name, for_create=for_create)] = self.encode_value(name, checked)
+        return out
+
+    def encode_value(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        table = self.spec.enums.get(name)
+        if table is not None:
+            key = str(value).lower() if isinstance(value, bool) else str(getattr(value, "value", value))
+            return self.mapping.to_platform(table, key)
+        if isinstance(value, datetime):
+            return self.format_date(value)
+        if isinstance(value, Enum):
+            return value.value
+        return value
+
+    def entity_changes(self, entity: Entity) -> dict[str, Any]:
+        """The fields set on a new entity, minus identities the platform assigns."""
+        skip = {"id", "platform_id", "created_at", "modified_at"}
+        return {
+            k: v
+            for k, v in entity.model_dump(exclude_none=True).items()
+            if k not in skip and k in self.spec.fields
+        }
+
+    def translate(self, expr: Filter) -> Filter:
+        """The expression with platform field names and platform values."""
+
+        def value(name: str, v: Scalar) -> Scalar:
+            if name in self.spec.enums:
+                return self.encode_value(name, v)
+            return v
+
+        return expr.translate(self.platform_field, value)
+
+
+def require_fields(codec: KindCodec, names: Iterable[str]) -> list[str]:
+    return [codec.platform_field(n) for n in names]

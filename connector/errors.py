@@ -1,0 +1,113 @@
+"""What can go wrong when talking to an ITSM, as one small tree.
+
+    SmpmError
+    └── ConnectorError               anything raised by a connector
+        ├── RetryableError           worth trying again later; the HTTP layer already retried
+        │   ├── Unavailable          connection refused/reset, timeout, 5xx
+        │   └── RateLimited          429; `retry_after` holds the server's wish in seconds
+        └── FinalError               trying again will not help
+            ├── AuthenticationFailed bad credentials or an expired session (Remedy 623, HTTP 401)
+            ├── PermissionDenied     the account may not do this (HTTP 403, ServiceNow ACLs)
+            ├── NotFound             the record does not exist (Remedy 302, HTTP 404)
+            ├── FormNotFound         the form or table does not exist (Remedy 303, ServiceNow 400)
+            ├── Rejected             the platform refused the request; carries its messages
+            ├── InvalidResponse      a body we cannot read (an HTML page from a proxy, say)
+            └── TLSError             the server's certificate could not be verified
+
+Platform errors are translated in exactly one function per platform (`remedy.translate_error`,
+`servicenow.translate_error`). Messages name the platform's own words and say what to check.
+Messages never contain credentials or tokens: they are built from response bodies and URLs only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlatformMessage:
+    """One entry of a platform's error body (Remedy's messageNumber/messageText/...)."""
+
+    number: int | None
+    text: str
+    appended: str | None = None
+    kind: str | None = None
+
+    def __str__(self) -> str:
+        prefix = f"ERROR ({self.number}): " if self.number is not None else ""
+        tail = f"; {self.appended}" if self.appended else ""
+        return f"{prefix}{self.text}{tail}"
+
+
+class SmpmError(Exception):
+    """Root of every error smpm raises on purpose."""
+
+
+class ConnectorError(SmpmError):
+    """Raised by a connector; `status` is the HTTP status when there was one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        messages: tuple[PlatformMessage, ...] = (),
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.messages = messages
+        self.url = url
+
+
+class RetryableError(ConnectorError):
+    """The platform may answer later; the HTTP layer has already retried with backoff."""
+
+
+class Unavailable(RetryableError):
+    """The platform could not be reached or answered with a server error."""
+
+
+class RateLimited(RetryableError):
+    """The platform asked us to slow down (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class FinalError(ConnectorError):
+    """Retrying the same request will not change the answer."""
+
+
+class AuthenticationFailed(FinalError):
+    """Credentials were refused; check the user name, password or OAuth client."""
+
+
+class PermissionDenied(FinalError):
+    """The account lacks a permission (role, ACL, group) for this operation."""
+
+
+class NotFound(FinalError):
+    """The record asked for does not exist (or is hidden from this account)."""
+
+
+class FormNotFound(FinalError):
+    """The form or table does not exist on the server; check the mapping."""
+
+
+class Rejected(FinalError):
+    """The platform refused the request (a bad qualification, a missing required field...)."""
+
+
+class InvalidResponse(FinalError):
+    """The answer was not what the API documents (for example an HTML error page)."""
+
+
+class TLSError(FinalError):
+    """The TLS handshake failed; check `ca_bundle` or the server's certificate."""
+
+
+class ConfigurationError(SmpmError):
+    """Settings, mapping or rule files are invalid; the message names the file, key and problem."""

@@ -1,0 +1,272 @@
+"""Load a platform mapping, apply the user's overrides, and reject anything that would break later.
+
+A mapping is data: which form or table holds each SMPM entity kind, which platform field holds each
+SMPM field, and which platform label stands for each SMPM enum value. It is checked once, at start:
+unknown keys, fields that no entity has, labels for enum values that do not exist, an enum value
+without a label, two values sharing one label. Every error names the file, the key and the problem.
+
+This module imports nothing else of ours; the caller passes the entity schema to check against
+(`Schema`), so the mapping room stays independent of the connector room.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PLATFORMS = ("remedy", "servicenow")
+
+
+class MappingError(ValueError):
+    """A mapping file is invalid; the message names the file, key and problem."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}")
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParentForm(_Strict):
+    """Where the work notes of one parent kind live."""
+
+    form: str
+    parent_field: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class RelationSource(_Strict):
+    """How relations from one source kind are stored."""
+
+    form: str
+    source_field: str
+    target_field: str
+    type_field: str
+    type_enum: str
+    target_form_field: str | None = None
+    target_type_field: str | None = None
+
+
+class KindMapping(_Strict):
+    form: str | None = None
+    create_form: str | None = None
+    create_values: dict[str, str | int] = Field(default_factory=dict)
+    create_returns: list[str] = Field(default_factory=list)
+    base_form: str | None = None
+    association_label: str | None = None
+    order_by: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    create_fields: dict[str, str] = Field(default_factory=dict)
+    references: dict[str, str] = Field(default_factory=dict)
+    enums: dict[str, str] = Field(default_factory=dict)
+    parents: dict[str, ParentForm] = Field(default_factory=dict)
+    sources: dict[str, RelationSource] = Field(default_factory=dict)
+
+    def field(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+    def create_field(self, name: str) -> str | None:
+        return self.create_fields.get(name) or self.fields.get(name)
+
+
+class PlatformMapping(_Strict):
+    platform: Literal["remedy", "servicenow"]
+    kinds: dict[str, KindMapping]
+    enums: dict[str, dict[str, Any]]
+    source: str = "(built in)"
+
+    def kind(self, name: str) -> KindMapping | None:
+        return self.kinds.get(name)
+
+    def to_platform(self, table: str, smpm_value: str) -> str:
+        """The platform label for an SMPM value (KeyError if the table lacks it)."""
+        return str(self.enums[table][smpm_value])
+
+    def from_platform(self, table: str, label: str) -> str | None:
+        """The SMPM value a platform label stands for, or None for a label we do not know."""
+        return _reverse(self.enums[table]).get(str(label))
+
+
+def _reverse(table: Mapping[str, Any]) -> dict[str, str]:
+    out = {str(label): value for value, label in table.items() if value != "read_aliases"}
+    out.update({str(k): str(v) for k, v in table.get("read_aliases", {}).items()})
+    return out
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What the entity side says about one field: its enum members, or that it is a bool."""
+
+    members: frozenset[str] | None = None
+    is_bool: bool = False
+
+
+Schema = Mapping[str, Mapping[str, FieldSpec]]
+"""kind -> field -> FieldSpec; built by the connector from its entity models."""
+
+_Fail = Callable[[tuple[str, ...], str], NoReturn]
+
+
+def builtin_path(platform: str) -> Path:
+    return Path(str(resources.files("mappings").joinpath(f"{platform}.toml")))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise MappingError(str(path), "(file)", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(str(path), "(syntax)", str(exc)) from None
+
+
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge: tables merge key by key, any other value replaces the base value."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_mapping(
+    platform: str,
+    schema: Schema,
+    overrides: Mapping[str, Any] | None = None,
+    overrides_source: str = "config [mapping]",
+) -> PlatformMapping:
+    """The built-in mapping for `platform`, with `overrides` merged in, fully validated."""
+    if platform not in PLATFORMS:
+        raise MappingError("(settings)", "platform", f"unknown platform {platform!r}")
+    path = builtin_path(platform)
+    data = read_toml(path)
+    blame = _Blame(str(path), overrides_source, overrides or {})
+    if overrides:
+        data = merge(data, overrides)
+    data["source"] = str(path) + (f" + {overrides_source}" if overrides else "")
+    try:
+        mapping = PlatformMapping.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise MappingError(blame.source_of(err["loc"]), key, err["msg"]) from None
+    if mapping.platform != platform:
+        raise MappingError(blame.source_of(("platform",)), "platform", "names another platform")
+    _check(mapping, schema, blame)
+    return mapping
+
+
+@dataclass(frozen=True)
+class _Blame:
+    """Names the file that set a key: the override when it touches that key, else the built-in."""
+
+    builtin: str
+    override_source: str
+    override: Mapping[str, Any]
+
+    def source_of(self, loc: tuple[Any, ...] | list[Any]) -> str:
+        node: Any = self.override
+        for part in loc:
+            if not isinstance(node, Mapping) or str(part) not in node:
+                return self.builtin
+            node = node[str(part)]
+        return self.override_source
+
+
+def _check(mapping: PlatformMapping, schema: Schema, blame: _Blame) -> None:
+    def fail(loc: tuple[str, ...], problem: str) -> NoReturn:
+        raise MappingError(blame.source_of(loc), ".".join(loc), problem)
+
+    for name in mapping.enums:
+        _check_enum_table(mapping.enums[name], ("enums", name), fail)
+    for kind_name, kind in mapping.kinds.items():
+        if kind_name not in schema:
+            fail(("kinds", kind_name), f"unknown entity kind; known: {', '.join(sorted(schema))}")
+        _check_kind(mapping, kind_name, kind, schema[kind_name], frozenset(schema), fail)
+
+
+def _check_kind(
+    mapping: PlatformMapping,
+    kind_name: str,
+    kind: KindMapping,
+    fields: Mapping[str, FieldSpec],
+    schema_kinds: frozenset[str],
+    fail: _Fail,
+) -> None:
+    base = ("kinds", kind_name)
+    for section in ("fields", "create_fields", "references"):
+        for name in getattr(kind, section):
+            if name not in fields:
+                fail((*base, section, name), f"entity {kind_name!r} has no field {name!r}")
+    for parent, parent_form in kind.parents.items():
+        for name in parent_form.fields:
+            if name not in fields:
+                fail((*base, "parents", parent, "fields", name), f"no field {name!r}")
+    for field_name, table in kind.enums.items():
+        loc = (*base, "enums", field_name)
+        if field_name not in fields:
+            fail(loc, f"entity {kind_name!r} has no field {field_name!r}")
+        if table not in mapping.enums:
+            fail(loc, f"enum table {table!r} is not defined under [enums]")
+        _check_enum_covers(mapping.enums[table], fields[field_name], ("enums", table), fail)
+    for source, rel in kind.sources.items():
+        loc = (*base, "sources", source, "type_enum")
+        if source not in schema_kinds:
+            fail((*base, "sources", source), "unknown entity kind")
+        if rel.type_enum not in mapping.enums:
+            fail(loc, f"enum table {rel.type_enum!r} is not defined under [enums]")
+        spec = fields.get("relation_type")
+        allowed = spec.members if spec and spec.members else frozenset()
+        for value in mapping.enums[rel.type_enum]:
+            if value != "read_aliases" and value not in allowed:
+                fail(("enums", rel.type_enum, value), f"not one of {sorted(allowed)}")
+    for parent in kind.parents:
+        if parent not in schema_kinds:
+            fail((*base, "parents", parent), "unknown entity kind")
+    for field_name, spec in fields.items():
+        if (spec.members is not None or spec.is_bool) and field_name in kind.fields:
+            if field_name not in kind.enums:
+                fail((*base, "enums", field_name), "field is mapped but has no enum table")
+
+
+def _check_enum_table(table: Mapping[str, Any], loc: tuple[str, ...], fail: _Fail) -> None:
+    seen: dict[str, str] = {}
+    for value, label in table.items():
+        if value == "read_aliases":
+            if not isinstance(label, Mapping):
+                fail((*loc, value), "must be a table of platform label = SMPM value")
+            continue
+        if not isinstance(label, str | int) or isinstance(label, bool) or str(label) == "":
+            fail((*loc, value), "label must be a non-empty string or integer")
+        if str(label) in seen:
+            fail((*loc, value), f"label {label!r} is also used by {seen[str(label)]!r}")
+        seen[str(label)] = value
+    for alias, value in table.get("read_aliases", {}).items():
+        if value not in table:
+            fail((*loc, "read_aliases", alias), f"{value!r} is not a value of this table")
+
+
+def _check_enum_covers(
+    table: Mapping[str, Any], spec: FieldSpec, loc: tuple[str, ...], fail: _Fail
+) -> None:
+    expected = {"true", "false"} if spec.is_bool else set(spec.members or ())
+    present = {k for k in table if k != "read_aliases"}
+    for extra in sorted(present - expected):
+        fail((*loc, extra), f"not a value of this field; expected one of {sorted(expected)}")
+    missing = sorted(expected - present)
+    if missing:
+        fail(loc, f"no label for {', '.join(missing)}")
