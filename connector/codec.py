@@ -151,7 +151,11 @@ class KindCodec:
             return None
         table = self.spec.enums.get(name)
         if table is not None:
-            key = str(value).lower() if isinstance(value, bool) else str(getattr(value, "value", value))
+            key = (
+                str(value).lower()
+                if isinstance(value, bool)
+                else str(getattr(value, "value", value))
+            )
             return self.mapping.to_platform(table, key)
         if isinstance(value, datetime):
             return self.format_date(value)

@@ -322,7 +322,7 @@ class WorkNote(Entity):
     parent_kind: RecordKind
     parent_id: str
     summary: str | None = Field(default=None, max_length=100)
-    text: str
+    text: str = ""
     note_type: NoteType = NoteType.GENERAL
     public: bool = False
     author: str | None = None

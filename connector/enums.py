@@ -20,7 +20,11 @@ class IncidentStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+        return self not in (
+            IncidentStatus.RESOLVED,
+            IncidentStatus.CLOSED,
+            IncidentStatus.CANCELLED,
+        )
 
 
 class Impact(StrEnum):

@@ -6,8 +6,8 @@ Procedures build expressions over SMPM field names with SMPM values::
 
 A connector first translates names and values through its mapping (`Filter.translate`), then a
 renderer writes the platform's syntax (`connector.qualification` for Remedy,
-`connector.encoded_query` for ServiceNow). Renderers quote every value, so no value can change the
-shape of the query; wildcard searches are expressed as a `Like` mode, never by putting `%` in a value.
+`connector.encoded_query` for ServiceNow). Renderers quote every value, so no value can change
+the shape of the query; wildcard searches are a `Like` mode, never a `%` inside a value.
 
 Invariants: expressions are immutable values; `And`/`Or` hold at least two parts; a `Like` value is
 the literal text to look for.

@@ -208,27 +208,13 @@ def _check_kind(
     fail: _Fail,
 ) -> None:
     base = ("kinds", kind_name)
-    for section in ("fields", "create_fields", "references"):
-        for name in getattr(kind, section):
-            if name not in fields:
-                fail((*base, section, name), f"entity {kind_name!r} has no field {name!r}")
-    for parent, parent_form in kind.parents.items():
-        for name in parent_form.fields:
-            if name not in fields:
-                fail((*base, "parents", parent, "fields", name), f"no field {name!r}")
-    for field_name, table in kind.enums.items():
-        loc = (*base, "enums", field_name)
-        if field_name not in fields:
-            fail(loc, f"entity {kind_name!r} has no field {field_name!r}")
-        if table not in mapping.enums:
-            fail(loc, f"enum table {table!r} is not defined under [enums]")
-        _check_enum_covers(mapping.enums[table], fields[field_name], ("enums", table), fail)
+    _check_field_names(kind, fields, base, fail)
+    _check_kind_enums(mapping, kind, fields, base, fail)
     for source, rel in kind.sources.items():
-        loc = (*base, "sources", source, "type_enum")
         if source not in schema_kinds:
             fail((*base, "sources", source), "unknown entity kind")
         if rel.type_enum not in mapping.enums:
-            fail(loc, f"enum table {rel.type_enum!r} is not defined under [enums]")
+            fail((*base, "sources", source, "type_enum"), f"{rel.type_enum!r} is not under [enums]")
         spec = fields.get("relation_type")
         allowed = spec.members if spec and spec.members else frozenset()
         for value in mapping.enums[rel.type_enum]:
@@ -237,10 +223,40 @@ def _check_kind(
     for parent in kind.parents:
         if parent not in schema_kinds:
             fail((*base, "parents", parent), "unknown entity kind")
+
+
+def _check_field_names(
+    kind: KindMapping, fields: Mapping[str, FieldSpec], base: tuple[str, ...], fail: _Fail
+) -> None:
+    named = [
+        (section, name)
+        for section in ("fields", "create_fields", "references")
+        for name in getattr(kind, section)
+    ]
+    named += [(f"parents.{p}.fields", n) for p, pf in kind.parents.items() for n in pf.fields]
+    for section, name in named:
+        if name not in fields:
+            fail((*base, *section.split("."), name), f"entity {base[1]!r} has no field {name!r}")
+
+
+def _check_kind_enums(
+    mapping: PlatformMapping,
+    kind: KindMapping,
+    fields: Mapping[str, FieldSpec],
+    base: tuple[str, ...],
+    fail: _Fail,
+) -> None:
+    for field_name, table in kind.enums.items():
+        loc = (*base, "enums", field_name)
+        if field_name not in fields:
+            fail(loc, f"entity {base[1]!r} has no field {field_name!r}")
+        if table not in mapping.enums:
+            fail(loc, f"enum table {table!r} is not defined under [enums]")
+        _check_enum_covers(mapping.enums[table], fields[field_name], ("enums", table), fail)
     for field_name, spec in fields.items():
-        if (spec.members is not None or spec.is_bool) and field_name in kind.fields:
-            if field_name not in kind.enums:
-                fail((*base, "enums", field_name), "field is mapped but has no enum table")
+        needs_table = spec.members is not None or spec.is_bool
+        if needs_table and field_name in kind.fields and field_name not in kind.enums:
+            fail((*base, "enums", field_name), "field is mapped but has no enum table")
 
 
 def _check_enum_table(table: Mapping[str, Any], loc: tuple[str, ...], fail: _Fail) -> None:
