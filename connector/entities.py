@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from connector.enums import (
+    ArticleStatus,
     ChangeStatus,
     ChangeTiming,
     EventSeverity,
@@ -62,6 +63,7 @@ class RecordKind(StrEnum):
     PERSON = "person"
     SERVICE_TARGET = "service_target"
     RELEASE = "release"
+    KNOWLEDGE_ARTICLE = "knowledge_article"
     WORK_NOTE = "work_note"
     RELATION = "relation"
 
@@ -314,6 +316,20 @@ class Release(Entity):
     scheduled_end: UtcDatetime | None = None
 
 
+class KnowledgeArticle(Entity):
+    """A solution proposed for general use (SMPM P7 Solution Approval)."""
+
+    kind: ClassVar[RecordKind] = RecordKind.KNOWLEDGE_ARTICLE
+
+    title: str | None = None
+    status: ArticleStatus | None = None
+    author: str | None = None
+    proposing_group: str | None = None
+    assigned_group: str | None = None
+    assignee: str | None = None
+    source_request: str | None = None
+
+
 class WorkNote(Entity):
     """A note on a record; SMPM's 'informs X' steps become one of these."""
 
@@ -355,6 +371,7 @@ ENTITY_TYPES: dict[RecordKind, type[Entity]] = {
         Person,
         ServiceTarget,
         Release,
+        KnowledgeArticle,
         WorkNote,
         Relation,
     )

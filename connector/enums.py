@@ -185,3 +185,13 @@ class NoteType(StrEnum):
     GENERAL = "general"
     WORKING_LOG = "working_log"
     CUSTOMER_COMMUNICATION = "customer_communication"
+
+
+class ArticleStatus(StrEnum):
+    """Life of a proposed solution (knowledge article): SMPM P7 approves or rejects it."""
+
+    DRAFT = "draft"
+    PROPOSED = "proposed"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+    CANCELLED = "cancelled"

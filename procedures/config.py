@@ -1,0 +1,20 @@
+"""The procedures' settings, as one model the runtime embeds in its Settings.
+
+Procedures never read files or the environment; the runtime validates these sections at start
+and hands them in through `Context.config`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from procedures.directory import ContactsConfig, RosterConfig
+from procedures.incident.config import IncidentConfig
+
+
+class ProceduresConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contacts: ContactsConfig = Field(default_factory=ContactsConfig)
+    roster: RosterConfig = Field(default_factory=RosterConfig)
+    incident: IncidentConfig = Field(default_factory=IncidentConfig)

@@ -1,0 +1,221 @@
+"""Incident Management, Procedure 2, Incident Request Assignment.
+
+SMPM: "Having filled out a new incident request, the service desk analyst saves it to ensure that
+the service management application applies the automatic routing rules to automatically assign it
+to the most appropriate group. If the service desk analyst reopened an existing incident request,
+he/she manually selects the most appropriate assignment group." and "The group coordinator assigns
+incident requests that require Change Management to the change coordinator of the concerned
+service."
+
+Decisions, for each new, unassigned incident request, in this order:
+1. reopened              -> no routing; a work note asks the analyst to choose the group;
+2. Change Management     -> the change coordinator of the service (criteria from config);
+3. first routing rule    -> its group (rules ordered by priority; first match wins);
+4. no rule               -> the default group, if one is configured; else left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from connector.entities import IncidentRequest, RecordKind, WorkNote
+from connector.enums import IncidentStatus
+from connector.filters import Field as F
+from connector.filters import Filter
+from procedures.directory import Directory
+from procedures.incident.matching import Match
+from procedures.plan import Action, ActionKind, Plan, Reason
+from procedures.registry import Context, Procedure
+
+PROCESS = "Incident Management"
+PROCEDURE = "P2 Incident Request Assignment"
+NAME = "incident.assignment"
+
+
+class RoutingRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    priority: int
+    group: str
+    assignee: str | None = None
+    match: Match
+
+
+class AssignmentConfig(BaseModel):
+    """`[incident.assignment]`: the ordered routing rule table and the Change Management test."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: list[RoutingRule] = Field(default_factory=list)
+    default_group: str | None = None
+    change_criteria: list[Match] = Field(default_factory=list)
+    change_group: str = "Change Management"
+
+    @model_validator(mode="after")
+    def _priorities_unique(self) -> AssignmentConfig:
+        seen: dict[int, str] = {}
+        for rule in self.rules:
+            if rule.priority in seen:
+                raise ValueError(
+                    f"rules {seen[rule.priority]!r} and {rule.name!r} share priority {rule.priority}; "
+                    "first match wins, so each rule needs its own priority"
+                )
+            seen[rule.priority] = rule.name
+        return self
+
+    def ordered(self) -> list[RoutingRule]:
+        return sorted(self.rules, key=lambda r: r.priority)
+
+    def groups(self) -> set[str]:
+        named = {r.group for r in self.rules} | {self.change_group}
+        return named | ({self.default_group} if self.default_group else set())
+
+
+def reason(rule: str) -> Reason:
+    return Reason(process=PROCESS, procedure=PROCEDURE, rule=rule)
+
+
+def candidates_filter() -> Filter:
+    return (F("status") == IncidentStatus.NEW) & F("assigned_group").is_null()
+
+
+def gather(ctx: Context) -> tuple[list[IncidentRequest], Directory]:
+    incidents = list(ctx.connector.find(IncidentRequest, candidates_filter()))
+    return incidents, Directory.load(ctx.connector, ctx.config.contacts)
+
+
+def decide(
+    incidents: Iterable[IncidentRequest], directory: Directory, config: AssignmentConfig, trigger: str
+) -> Plan:
+    """The routing plan for new, unassigned incident requests (pure)."""
+    plan = Plan(procedure=NAME, trigger=trigger)
+    for incident in incidents:
+        route(incident, directory, config, plan)
+    return plan
+
+
+def route(incident: IncidentRequest, directory: Directory, config: AssignmentConfig, plan: Plan) -> None:
+    """Add the routing decision for one incident request to `plan`."""
+    label = incident.id or "(new)"
+    if incident.reopened_at is not None:
+        _flag_reopened(incident, plan)
+        return
+    for criterion in config.change_criteria:
+        held = criterion.test(incident)
+        if held is not None:
+            _to_change_coordinator(incident, directory, config, held, plan)
+            return
+    for rule in config.ordered():
+        held = rule.match.test(incident)
+        if held is not None:
+            why = f"routing rule {rule.name!r} (priority {rule.priority}) matched: {'; '.join(held)}"
+            _assign(incident, directory, rule.group, rule.assignee, why, plan)
+            return
+    if config.default_group:
+        _assign(incident, directory, config.default_group, None, "no routing rule matched; default group", plan)
+        return
+    plan.note(label, "left unassigned", "no routing rule matched and no default group is configured")
+
+
+def _assign(
+    incident: IncidentRequest,
+    directory: Directory,
+    group: str,
+    assignee: str | None,
+    why: str,
+    plan: Plan,
+) -> None:
+    changes: dict[str, object] = {"assigned_group": group, "status": IncidentStatus.ASSIGNED}
+    record = directory.group(group)
+    if record is not None:
+        changes |= {"assigned_company": record.company, "assigned_organization": record.organization}
+    if assignee:
+        changes["assignee"] = assignee
+    plan.add(
+        Action(
+            kind=ActionKind.ASSIGN, step="route", trigger=f"incident:{incident.id}",
+            reason=reason(why), target_kind=RecordKind.INCIDENT, target_id=incident.id,
+            changes={k: v for k, v in changes.items() if v is not None},
+        )
+    )
+    plan.note(str(incident.id), f"assign to {group}" + (f" / {assignee}" if assignee else ""), why)
+
+
+def _to_change_coordinator(
+    incident: IncidentRequest,
+    directory: Directory,
+    config: AssignmentConfig,
+    held: list[str],
+    plan: Plan,
+) -> None:
+    criteria = "; ".join(held)
+    coordinator = directory.service_role(incident.service, "change_coordinator")
+    if coordinator is None:
+        why = (
+            f"needs Change Management ({criteria}) but no change coordinator is known for "
+            f"service {incident.service or '(none)'}; the service desk must assign it"
+        )
+        _note(incident, "Change Management needed: no change coordinator known", why, "needs-change", plan)
+        plan.note(str(incident.id), "flagged", why)
+        return
+    why = (
+        f"resolution requires Change Management ({criteria}); assigned to the change coordinator "
+        f"of {incident.service} instead of a specialist group"
+    )
+    _assign(incident, directory, config.change_group, coordinator, why, plan)
+
+
+def _flag_reopened(incident: IncidentRequest, plan: Plan) -> None:
+    why = (
+        "the request was reopened; SMPM has the service desk analyst select the assignment "
+        "group manually, so it is not routed automatically"
+    )
+    _note(incident, "Reopened: select the assignment group manually", why, "reopened", plan)
+    plan.note(str(incident.id), "flagged for manual assignment", why)
+
+
+def _note(incident: IncidentRequest, summary: str, why: str, step: str, plan: Plan) -> None:
+    plan.add(
+        Action(
+            kind=ActionKind.ADD_NOTE, step=step, trigger=f"incident:{incident.id}",
+            reason=reason(why), target_kind=RecordKind.INCIDENT, target_id=incident.id,
+            note=WorkNote(
+                parent_kind=RecordKind.INCIDENT, parent_id=str(incident.id), summary=summary,
+                text=f"{PROCESS} {PROCEDURE}: {why}.",
+            ),
+        )
+    )
+
+
+def run(ctx: Context) -> Plan:
+    incidents, directory = gather(ctx)
+    return decide(incidents, directory, ctx.config.incident.assignment, ctx.trigger)
+
+
+def explain(ctx: Context, record_id: str) -> Plan:
+    incident = ctx.connector.get(IncidentRequest, record_id)
+    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    plan = Plan(procedure=NAME, trigger=f"explain:{record_id}")
+    if incident.status is not IncidentStatus.NEW or incident.assigned_group:
+        plan.note(
+            record_id, "not a candidate",
+            f"only new, unassigned requests are routed; this one is "
+            f"{incident.status.value if incident.status else 'without status'}"
+            f"{' and assigned to ' + incident.assigned_group if incident.assigned_group else ''}",
+        )
+    route(incident, directory, ctx.config.incident.assignment, plan)
+    return plan
+
+
+SPEC = Procedure(
+    name=NAME,
+    process=PROCESS,
+    number=2,
+    title="Incident Request Assignment",
+    triggers=("schedule (every few minutes)", "webhook: incident request created", "manual"),
+    run=run,
+    explain=explain,
+)

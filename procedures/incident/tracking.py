@@ -1,0 +1,216 @@
+"""Incident Management, Procedure 3, Incident Request Tracking.
+
+SMPM: "After an SLA has escalated an incident request, the group coordinator reviews the
+notification ... If the incident request concerns a service outage which resolution threshold
+... has been exceeded, the group coordinator contacts the service owner of the affected service
+and escalates the incident request to him/her." and (P5) "the role of service owner is performed
+by the on-duty manager when the service owner of the affected service is not available."
+
+Scheduled. For every open incident request whose service target stands at warning or missed:
+- a service outage (restoration service type, impact at least `outage_min_impact`) whose
+  *resolution* target is missed -> escalate to the service owner, or to the on-duty manager when
+  the owner is away (roster) or unknown;
+- anything else -> inform the group coordinator of the assigned group, who decides whether to
+  reassign or to press the specialist.
+Each (request, target, threshold) escalates once: the action's trigger names exactly that, so a
+rerun maps to the same idempotency key and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.base import Connector
+from connector.entities import (
+    IncidentRequest,
+    MeasurementStatus,
+    RecordKind,
+    ServiceTarget,
+    TargetKind,
+    WorkNote,
+)
+from connector.enums import Impact, IncidentStatus, ServiceType
+from connector.filters import Field as F
+from procedures.directory import Directory, RosterConfig
+from procedures.plan import Action, ActionKind, Plan, Reason
+from procedures.registry import Context, Procedure
+
+PROCESS = "Incident Management"
+PROCEDURE = "P3 Incident Request Tracking"
+NAME = "incident.tracking"
+
+IMPACT_ORDER = [Impact.EXTENSIVE, Impact.SIGNIFICANT, Impact.MODERATE, Impact.MINOR]
+MISSED = (MeasurementStatus.MISSED, MeasurementStatus.MISSED_GOAL)
+BREACHING = (MeasurementStatus.WARNING, *MISSED)
+
+
+class TrackingConfig(BaseModel):
+    """`[incident.tracking]`: what counts as a service outage and how targets are recognised."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outage_service_types: list[ServiceType] = Field(
+        default_factory=lambda: [
+            ServiceType.USER_SERVICE_RESTORATION,
+            ServiceType.INFRASTRUCTURE_RESTORATION,
+        ]
+    )
+    outage_min_impact: Impact = Impact.SIGNIFICANT
+    resolution_target_pattern: str = Field(default=r"(?i)resol", description="matches SLA titles")
+    ids_per_query: int = Field(default=200, ge=1, le=1000)
+
+    def is_outage(self, incident: IncidentRequest) -> bool:
+        if incident.service_type not in self.outage_service_types or incident.impact is None:
+            return False
+        return IMPACT_ORDER.index(incident.impact) <= IMPACT_ORDER.index(self.outage_min_impact)
+
+    def is_resolution_target(self, target: ServiceTarget) -> bool:
+        if target.target_kind is not None:
+            return target.target_kind is TargetKind.RESOLUTION
+        return bool(re.search(self.resolution_target_pattern, target.title or ""))
+
+
+@dataclass(frozen=True)
+class Breach:
+    incident: IncidentRequest
+    target: ServiceTarget
+
+    @property
+    def level(self) -> str:
+        return "missed" if self.target.status in MISSED else "warning"
+
+
+def reason(rule: str) -> Reason:
+    return Reason(process=PROCESS, procedure=PROCEDURE, rule=rule)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def gather_breaches(connector: Connector, config: TrackingConfig) -> list[Breach]:
+    """Targets at warning or missed, joined to their open incident requests.
+
+    One listing of the breaching targets, then the incidents they name, many ids per query, so
+    the calls made stay close to the pages that must be read.
+    """
+    targets = list(connector.find(ServiceTarget, F("status").one_of(*BREACHING)))
+    ids = sorted({t.request_id for t in targets if t.request_id})
+    open_statuses = [s for s in IncidentStatus if s.is_open]
+    incidents: dict[str, IncidentRequest] = {}
+    for chunk in _chunks(ids, config.ids_per_query):
+        where = F("id").one_of(*chunk) & F("status").one_of(*open_statuses)
+        incidents |= {i.id: i for i in connector.find(IncidentRequest, where) if i.id}
+    return [Breach(incidents[t.request_id], t) for t in targets if t.request_id in incidents]
+
+
+def decide(
+    breaches: Iterable[Breach],
+    directory: Directory,
+    roster: RosterConfig,
+    config: TrackingConfig,
+    now: datetime,
+    trigger: str,
+) -> Plan:
+    """Escalations for breaching targets (pure; `now` is the run's time)."""
+    plan = Plan(procedure=NAME, trigger=trigger)
+    for breach in breaches:
+        escalate(breach, directory, roster, config, now, plan)
+    return plan
+
+
+def escalate(
+    breach: Breach,
+    directory: Directory,
+    roster: RosterConfig,
+    config: TrackingConfig,
+    now: datetime,
+    plan: Plan,
+) -> None:
+    incident, target = breach.incident, breach.target
+    title = target.title or target.id or "service target"
+    if config.is_outage(incident) and breach.level == "missed" and config.is_resolution_target(target):
+        owner = directory.service_role(incident.service, "owner")
+        away = owner is not None and not roster.is_available(owner, now)
+        if owner is None or away:
+            manager = roster.on_duty_manager(now)
+            why_owner = f"the service owner {owner} is not available" if away else (
+                f"no service owner is known for {incident.service or '(no service)'}"
+            )
+            if manager is None:
+                _inform(breach, directory.group_coordinator(incident.assigned_group),
+                        f"outage past its resolution threshold ('{title}'); {why_owner} and no "
+                        "on-duty manager is rostered, so the group coordinator is told", plan)
+                return
+            _inform(breach, manager, f"service outage past its resolution threshold ('{title}'); "
+                    f"{why_owner}, so the on-duty manager acts as service owner", plan)
+            return
+        _inform(breach, owner, f"service outage of {incident.service} past its resolution "
+                f"threshold ('{title}'): escalated to the service owner", plan)
+        return
+    coordinator = directory.group_coordinator(incident.assigned_group)
+    what = "missed" if breach.level == "missed" else "at warning"
+    _inform(breach, coordinator, f"service target '{title}' is {what}; the group coordinator of "
+            f"{incident.assigned_group or '(no group)'} decides whether to reassign", plan)
+
+
+def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
+    incident, target = breach.incident, breach.target
+    trigger = f"incident:{incident.id}:target:{target.id}:{breach.level}"
+    if person is None:
+        plan.note(str(incident.id), "not escalated", f"{why}; but nobody holds that role")
+        return
+    rsn = reason(why)
+    plan.add(Action(
+        kind=ActionKind.ADD_NOTE, step="escalation-note", trigger=trigger, reason=rsn,
+        target_kind=RecordKind.INCIDENT, target_id=incident.id,
+        note=WorkNote(parent_kind=RecordKind.INCIDENT, parent_id=str(incident.id),
+                      summary=f"SLA escalation: {person} informed", text=f"{rsn}."),
+    ))
+    plan.add(Action(
+        kind=ActionKind.NOTIFY, step="escalation-notify", trigger=trigger, reason=rsn,
+        target_kind=RecordKind.INCIDENT, target_id=incident.id, recipient=person,
+        message=f"{incident.id} ({incident.summary}): {why}.",
+    ))
+    plan.note(str(incident.id), f"escalated to {person}", why)
+
+
+def run(ctx: Context) -> Plan:
+    config = ctx.config.incident.tracking
+    breaches = gather_breaches(ctx.connector, config)
+    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    return decide(breaches, directory, ctx.config.roster, config, ctx.now, ctx.trigger)
+
+
+def explain(ctx: Context, record_id: str) -> Plan:
+    config = ctx.config.incident.tracking
+    incident = ctx.connector.get(IncidentRequest, record_id)
+    targets = list(ctx.connector.find(ServiceTarget, F("request_id") == record_id))
+    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    plan = Plan(procedure=NAME, trigger=f"explain:{record_id}")
+    if not targets:
+        plan.note(record_id, "nothing to track", "no service target is attached to this request")
+    for target in targets:
+        if target.status not in BREACHING:
+            state = target.status.value if target.status else "unknown"
+            plan.note(record_id, "no escalation", f"target '{target.title}' is {state}")
+            continue
+        escalate(Breach(incident, target), directory, ctx.config.roster, config, ctx.now, plan)
+    return plan
+
+
+SPEC = Procedure(
+    name=NAME,
+    process=PROCESS,
+    number=3,
+    title="Incident Request Tracking",
+    triggers=("schedule (every 5 minutes)", "manual"),
+    run=run,
+    explain=explain,
+)

@@ -1,0 +1,22 @@
+"""`smpm demo`: run the product on the embedded sandbox ITSM."""
+
+from __future__ import annotations
+
+import click
+
+from smpm.commands import reports_errors
+
+
+@click.command()
+@click.option("--latency-ms", type=click.IntRange(0, 5000), default=0, show_default=True,
+              help="Add this much latency to every sandbox answer, as a remote ITSM would.")
+@reports_errors
+def demo(latency_ms: int) -> None:
+    """Run smpm end to end on the embedded sandbox ITSM (no server or credentials needed).
+
+    Starts the sandbox with its demo organisation on a free loopback port and shows what the
+    connector does against it, step by step.
+    """
+    from smpm.demo import run_demo
+
+    run_demo(click.echo, latency_ms=latency_ms)

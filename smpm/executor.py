@@ -1,0 +1,274 @@
+"""Apply a plan through the connector: once, in order, with an audit record for each action.
+
+For every write the executor
+1. derives its idempotency key from (procedure, trigger, step);
+2. skips it when the key is recorded as done;
+3. records the key as pending and commits, *then* writes to the ITSM, stamping the key on what it
+   writes (the record's correlation field, or a reference line in a work note);
+4. marks the key done and writes the audit row in one transaction.
+
+A crash between 3 and 4 leaves a pending key. The next run finds it and asks the ITSM whether the
+write happened (a record with that correlation id, a work note carrying the key, the relation
+itself) before writing again, so a replay never creates a second record. Updates set absolute
+values, so repeating one is harmless. External notifications (mail, chat) are at-least-once.
+
+A failed action does not stop the others; an action that needs the record a failed step was to
+create is reported as blocked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from connector.base import Connector
+from connector.entities import ENTITY_TYPES, Entity, Relation, WorkNote
+from connector.errors import ConfigurationError, ConnectorError
+from connector.filters import Field
+from procedures.plan import Action, ActionKind, Plan, Ref
+from smpm.store import audit, idempotency, utcnow
+
+Notifier = Callable[[str, str, Action], None]
+
+APPLIED, SKIPPED, FAILED, RECOVERED, PLANNED, BLOCKED = (
+    "applied",
+    "skipped",
+    "failed",
+    "recovered",
+    "planned",
+    "blocked",
+)
+
+
+def idempotency_key(procedure: str, trigger: str, step: str) -> str:
+    """Deterministic, short enough for any ITSM text field, and free of query metacharacters."""
+    digest = hashlib.sha256(f"{procedure}\x1f{trigger}\x1f{step}".encode()).hexdigest()
+    return f"smpm-{digest[:27]}"
+
+
+def note_marker(key: str) -> str:
+    return f"[smpm ref {key}]"
+
+
+@dataclass
+class Outcome:
+    action: Action
+    key: str
+    outcome: str
+    detail: str = ""
+    result_id: str | None = None
+
+
+@dataclass
+class RunReport:
+    plan: Plan
+    run_id: str
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.outcome in (FAILED, BLOCKED)]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+
+class Executor:
+    """Applies plans for one connector and one state database."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.connector = connector
+        self.engine = engine
+        self.clock = clock
+        self.notifier = notifier
+
+    def apply(self, plan: Plan, *, dry_run: bool = False) -> RunReport:
+        report = RunReport(plan, uuid.uuid4().hex, dry_run)
+        results: dict[tuple[str, str], str | None] = {}
+        for action in plan.actions:
+            key = idempotency_key(plan.procedure, action.trigger, action.step)
+            if dry_run:
+                report.outcomes.append(Outcome(action, key, PLANNED))
+                continue
+            outcome = self._apply_one(plan, action, key, results)
+            ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED)
+            results[(action.trigger, action.step)] = outcome.result_id if ok else None
+            report.outcomes.append(outcome)
+            if outcome.outcome != SKIPPED:
+                self._audit(report.run_id, plan, outcome)
+        return report
+
+    # -- one action -----------------------------------------------------------------------------
+    def _apply_one(
+        self, plan: Plan, action: Action, key: str, results: dict[tuple[str, str], str | None]
+    ) -> Outcome:
+        try:
+            action = _resolve_refs(action, results)
+        except _Blocked as blocked:
+            return Outcome(action, key, BLOCKED, str(blocked))
+        state = self._state(key)
+        if state is not None and state["status"] == "done":
+            return Outcome(action, key, SKIPPED, f"already applied {state['updated_at']:%Y-%m-%d %H:%M}", state["result_id"])
+        recovering = state is not None
+        try:
+            if recovering:
+                found = self._already_written(action, key)
+                if found is not None:
+                    self._mark_done(key, found)
+                    return Outcome(action, key, RECOVERED, "found the earlier write in the ITSM", found)
+            else:
+                self._mark_pending(plan, action, key)
+            result_id = self._write(action, key)
+        except (ConnectorError, ConfigurationError, ValueError) as exc:
+            return Outcome(action, key, FAILED, str(exc))
+        self._mark_done(key, result_id)
+        return Outcome(action, key, APPLIED, "", result_id)
+
+    def _write(self, action: Action, key: str) -> str | None:
+        """The ITSM write itself; returns the id of what it produced, where there is one."""
+        c = self.connector
+        if action.kind is ActionKind.CREATE:
+            assert action.record is not None
+            created = c.create(action.record.model_copy(update={"correlation_id": key}))
+            return created.id
+        if action.kind in (ActionKind.UPDATE, ActionKind.ASSIGN):
+            model = ENTITY_TYPES[action.target_kind]
+            c.update(model, str(action.target_id), action.changes)
+            return str(action.target_id)
+        if action.kind is ActionKind.RELATE:
+            assert action.relation is not None
+            c.relate(action.relation)
+            return action.relation.target_id
+        if action.kind is ActionKind.ADD_NOTE:
+            assert action.note is not None
+            c.add_note(_stamped(action.note, key))
+            return action.note.parent_id
+        assert action.recipient and action.message
+        if self.notifier is None:
+            raise ConfigurationError("a notification was planned but no notifier is configured")
+        self.notifier(action.recipient, action.message, action)
+        return action.recipient
+
+    def _already_written(self, action: Action, key: str) -> str | None:
+        """After a crash: did the pending write reach the ITSM? Returns its result id if so."""
+        c = self.connector
+        if action.kind is ActionKind.CREATE:
+            assert action.record is not None
+            model = type(action.record)
+            for found in c.find(model, Field("correlation_id") == key, limit=1):
+                return found.id
+            return None
+        if action.kind is ActionKind.ADD_NOTE:
+            assert action.note is not None
+            where = (Field("parent_id") == action.note.parent_id) & Field("text").contains(key)
+            for _ in c.find(WorkNote, where, within=action.note.parent_kind, limit=1):
+                return action.note.parent_id
+            return None
+        if action.kind is ActionKind.RELATE:
+            assert action.relation is not None
+            rel = action.relation
+            where = (Field("source_id") == rel.source_id) & (Field("target_id") == rel.target_id)
+            for _ in c.find(Relation, where, within=rel.source_kind, limit=1):
+                return rel.target_id
+            return None
+        return None  # updates are absolute; notifications cannot be asked about: write again
+
+    # -- state ----------------------------------------------------------------------------------
+    def _state(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(idempotency).where(idempotency.c.key == key)).mappings().first()
+        return dict(row) if row else None
+
+    def _mark_pending(self, plan: Plan, action: Action, key: str) -> None:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(idempotency).values(
+                    key=key, procedure=plan.procedure, trigger=action.trigger, step=action.step,
+                    status="pending", result_id=None, created_at=now, updated_at=now,
+                )
+            )
+
+    def _mark_done(self, key: str, result_id: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(idempotency)
+                .where(idempotency.c.key == key)
+                .values(status="done", result_id=result_id, updated_at=self.clock())
+            )
+
+    def _audit(self, run_id: str, plan: Plan, outcome: Outcome) -> None:
+        action = outcome.action
+        target = outcome.result_id if action.kind is ActionKind.CREATE else action.target_id
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(audit).values(
+                    at=self.clock(), run_id=run_id, procedure=plan.procedure,
+                    trigger=action.trigger, step=action.step, action=action.kind.value,
+                    target_kind=action.target_kind.value,
+                    target_id=None if target is None else str(target),
+                    fields=_fields(action), reason=str(action.reason), outcome=outcome.outcome,
+                    detail=outcome.detail or None, idempotency_key=outcome.key,
+                )
+            )
+
+
+class _Blocked(Exception):
+    pass
+
+
+def _resolve_refs(action: Action, results: dict[tuple[str, str], str | None]) -> Action:
+    def resolve(ref: Ref) -> str:
+        if (ref.trigger, ref.step) not in results:
+            raise _Blocked(f"needs the record of step {ref.step!r}, which is not in this plan")
+        value = results[(ref.trigger, ref.step)]
+        if value is None:
+            raise _Blocked(f"needs the record of step {ref.step!r}, which failed")
+        return value
+
+    updates: dict[str, Any] = {}
+    if isinstance(action.target_id, Ref):
+        updates["target_id"] = resolve(action.target_id)
+    if action.relation_target is not None and action.relation is not None:
+        updates["relation"] = action.relation.model_copy(
+            update={"target_id": resolve(action.relation_target)}
+        )
+        updates["relation_target"] = None
+    if action.note is not None and isinstance(action.target_id, Ref):
+        updates["note"] = action.note.model_copy(update={"parent_id": updates["target_id"]})
+    return action.model_copy(update=updates) if updates else action
+
+
+def _stamped(note: WorkNote, key: str) -> WorkNote:
+    return note.model_copy(update={"text": f"{note.text}\n\n{note_marker(key)}".strip()})
+
+
+def _fields(action: Action) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Entity):
+            return value.model_dump(mode="json", exclude_none=True)
+        return getattr(value, "value", value) if not isinstance(value, datetime) else value.isoformat()
+
+    if action.kind is ActionKind.CREATE and action.record is not None:
+        return action.record.model_dump(mode="json", exclude_none=True)
+    if action.changes:
+        return {k: plain(v) for k, v in action.changes.items()}
+    if action.relation is not None:
+        return action.relation.model_dump(mode="json", exclude_none=True)
+    if action.note is not None:
+        return {"summary": action.note.summary, "text": action.note.text}
+    return {"recipient": action.recipient, "message": action.message}

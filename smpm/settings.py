@@ -1,0 +1,172 @@
+"""Settings: one TOML file plus environment variables, validated once and passed down.
+
+Precedence: environment (`SMPM_...`, nested keys joined by `__`, e.g. `SMPM_REMEDY__PASSWORD`)
+over the file over the defaults. Secrets (passwords, tokens, client secrets) are accepted only from
+the environment or from a file named by `*_file`; a secret written into the TOML file is refused,
+because config files end up in repositories and tickets. Nothing else in smpm reads os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connector.errors import ConfigurationError
+from connector.http import HttpOptions
+
+SECRET_KEYS = frozenset({"password", "auth_string", "client_secret", "token", "api_key"})
+DEFAULT_CONFIG = Path("smpm.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpSection(_Section):
+    connect_timeout: PositiveFloat = 5.0
+    read_timeout: PositiveFloat = 60.0
+    attempts: PositiveInt = 5
+    backoff: PositiveFloat = 0.5
+    max_backoff: PositiveFloat = 30.0
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+
+    @model_validator(mode="after")
+    def _bundle_exists(self) -> HttpSection:
+        if self.ca_bundle is not None and not self.ca_bundle.is_file():
+            raise ValueError(f"ca_bundle {str(self.ca_bundle)!r} is not a readable file")
+        return self
+
+    def options(self, **overrides: Any) -> HttpOptions:
+        return HttpOptions(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            attempts=self.attempts,
+            backoff=self.backoff,
+            max_backoff=self.max_backoff,
+            verify_tls=self.verify_tls,
+            ca_bundle=self.ca_bundle,
+            **overrides,
+        )
+
+
+class RemedySection(_Section):
+    """Where the AR System REST API is and who smpm logs in as."""
+
+    url: AnyHttpUrl | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    auth_string: SecretStr | None = None
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+    http: HttpSection = Field(default_factory=HttpSection)
+
+    def password_value(self) -> SecretStr:
+        return _secret(self.password, self.password_file, "remedy.password")
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///var/smpm.db"
+
+
+class LoggingSection(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class Settings(BaseSettings):
+    """Everything smpm is told, from `smpm.toml` (or --config) and `SMPM_*` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMPM_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+
+    platform: Literal["remedy", "servicenow"] = "remedy"
+    remedy: RemedySection = Field(default_factory=RemedySection)
+    mapping: dict[str, Any] = Field(default_factory=dict)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
+    source: str = Field(default="(defaults)", exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment must win over them.
+        return (env_settings, init_settings)
+
+
+def _secret(value: SecretStr | None, path: Path | None, key: str) -> SecretStr:
+    if value is not None:
+        return value
+    if path is not None:
+        try:
+            return SecretStr(path.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigurationError(f"{key}_file: cannot read {path}: {exc.strerror}") from None
+    env = "SMPM_" + key.upper().replace(".", "__")
+    raise ConfigurationError(f"{key}: not set; export {env} or set {key}_file in the config file")
+
+
+def _refuse_secrets(data: Mapping[str, Any], source: str, path: tuple[str, ...] = ()) -> None:
+    for key, value in data.items():
+        here = (*path, key)
+        if key in SECRET_KEYS and path[:1] != ("mapping",):
+            env = "SMPM_" + "__".join(here).upper()
+            raise ConfigurationError(
+                f"{source}: {'.'.join(here)}: secrets may not be written in the config file; "
+                f"export {env} or set {key}_file to a file only smpm can read"
+            )
+        if isinstance(value, Mapping):
+            _refuse_secrets(value, source, here)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Build the one Settings object; every problem is a ConfigurationError naming the key.
+
+    `path` None means `$SMPM_CONFIG`, else `./smpm.toml` when it exists, else defaults only.
+    """
+    if path is None and os.environ.get("SMPM_CONFIG"):
+        path = Path(os.environ["SMPM_CONFIG"])
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    data = read_config_file(path) if path is not None else {}
+    source = str(path) if path is not None else "(defaults)"
+    _refuse_secrets(data, source)
+    try:
+        return Settings(**{**data, **overrides, "source": source})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigurationError(f"{source}: {key}: {err['msg']}") from None

@@ -1,0 +1,90 @@
+"""smpm's own durable state, through SQLAlchemy: SQLite by default, PostgreSQL for several nodes.
+
+Tables:
+- `idempotency`: one row per write smpm decided, keyed by its idempotency key; written *before*
+  the ITSM call (status pending) and completed after it (done, with the record it produced).
+- `audit`: one row per action outcome: when, procedure, trigger, target, fields, reason, outcome.
+
+SQLite runs in WAL mode with `synchronous=FULL`, so a committed row survives a power cut.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+
+metadata = MetaData()
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("procedure", String(100), nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("step", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done
+    Column("result_id", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("procedure", String(100), nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("step", String(200), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("target_kind", String(40), nullable=False),
+    Column("target_id", String(200)),
+    Column("fields", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("outcome", String(20), nullable=False),  # applied | skipped | failed | recovered
+    Column("detail", Text),
+    Column("idempotency_key", String(64)),
+    Index("ix_audit_procedure_at", "procedure", "at"),
+    Index("ix_audit_target", "target_id"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url` with the tables created; SQLite folders are made as needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    metadata.create_all(engine)
+    return engine

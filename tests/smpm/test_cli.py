@@ -1,0 +1,58 @@
+"""The smpm command: documented, helpful, and clean when something is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from smpm.cli import main
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def all_commands(group: click.Group, prefix: str = "smpm") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, path))
+    return found
+
+
+@pytest.mark.parametrize(("path", "command"), all_commands(main), ids=lambda v: str(v))
+def test_every_command_has_help_and_is_in_the_readme(path: str, command: click.Command) -> None:
+    """A command nobody can discover or read about is a command nobody can operate."""
+    assert command.help and len(command.help.strip()) > 20, path
+    assert f"`{path}" in README, f"{path} is not documented in README.md"
+
+
+def test_top_level_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in main.commands:
+        assert name in result.output
+
+
+def test_check_with_a_bad_config_file_says_what_is_wrong(tmp_path: Path) -> None:
+    """A bad setting ends the command with one clear line and exit status 1, no traceback."""
+    config = tmp_path / "smpm.toml"
+    config.write_text('[remedy]\nurl = "https://r.example.com"\npassword = "x"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "check"])
+    assert result.exit_code == 1
+    assert "remedy.password: secrets may not be written in the config file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_without_a_url_names_the_missing_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMPM_REMEDY__URL", raising=False)
+    config = tmp_path / "smpm.toml"
+    config.write_text("[remedy]\nusername = 'u'\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "check"])
+    assert result.exit_code == 1
+    assert "remedy.url and remedy.username are required" in result.output
