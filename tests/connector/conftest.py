@@ -1,4 +1,4 @@
-"""Fixtures for connector tests: a fake clock, recorded sleeps, a Remedy connector on `responses`."""
+"""Connector test fixtures: a fake clock, recorded sleeps, a Remedy connector on `responses`."""
 
 from __future__ import annotations
 

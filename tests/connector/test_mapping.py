@@ -11,7 +11,7 @@ from connector.entities import IncidentRequest, RecordKind
 from connector.enums import Impact, IncidentStatus, ServiceType
 from connector.errors import ConfigurationError, InvalidResponse
 from connector.remedy import format_ar_date
-import mappings.loader as loader
+from mappings import loader
 from mappings.loader import MappingError, PlatformMapping, builtin_path, load_mapping, read_toml
 
 
@@ -139,7 +139,7 @@ def test_unknown_label_in_a_response_is_a_clear_error(remedy_mapping: PlatformMa
 def test_codec_validates_values_before_writing(remedy_mapping: PlatformMapping) -> None:
     """A wrong value for a field never reaches the wire."""
     codec = KindCodec(remedy_mapping, RecordKind.INCIDENT, format_ar_date)
-    with pytest.raises(ValueError, match="incident.impact"):
+    with pytest.raises(ValueError, match=r"incident\.impact"):
         codec.encode({"impact": "huge"})
     with pytest.raises(ValueError, match="no field 'colour'"):
         codec.encode({"colour": "red"})

@@ -55,7 +55,7 @@ def list_groups(remedy: RemedyConnector) -> list[SupportGroup]:
     return list(remedy.find(SupportGroup))
 
 
-# -- authentication -------------------------------------------------------------------------------
+# -- authentication --------------------------------------------------------------------------------
 def test_login_is_form_encoded_and_the_token_is_sent_as_ar_jwt(
     mocked: responses.RequestsMock, remedy: RemedyConnector
 ) -> None:
@@ -160,7 +160,7 @@ def test_login_answer_that_is_not_a_token_is_refused(
         list_groups(remedy)
 
 
-# -- error arrays -----------------------------------------------------------------------------------
+# -- error arrays ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("status", "body", "error", "words"),
     [
@@ -219,7 +219,7 @@ def test_missing_record_is_not_found(
         remedy.get(IncidentRequest, "INC404")
 
 
-# -- retries -------------------------------------------------------------------------------------------
+# -- retries ---------------------------------------------------------------------------------------
 def test_503s_are_retried_with_jittered_exponential_backoff(
     mocked: responses.RequestsMock, remedy: RemedyConnector, sleeps: Sleeps
 ) -> None:
@@ -316,12 +316,12 @@ def test_unreachable_host_gives_a_clear_error(remedy_mapping: PlatformMapping) -
         password=SecretStr(PASSWORD),
         http=HttpOptions(attempts=2, connect_timeout=0.5, sleep=sleeps),
     )
-    with pytest.raises(Unavailable, match="http://127.0.0.1:9/api/jwt/login"):
+    with pytest.raises(Unavailable, match=r"http://127\.0\.0\.1:9/api/jwt/login"):
         list_groups(RemedyConnector(options, remedy_mapping))
     assert len(sleeps.calls) == 1
 
 
-# -- TLS and secrets -----------------------------------------------------------------------------------
+# -- TLS and secrets -------------------------------------------------------------------------------
 def test_tls_is_verified_by_default_and_a_ca_bundle_can_be_given(
     remedy_mapping: PlatformMapping, tmp_path: Path
 ) -> None:

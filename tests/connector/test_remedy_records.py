@@ -210,7 +210,7 @@ def test_known_error_create_and_read(
 def test_change_create_uses_the_create_form_spelling(
     mocked: responses.RequestsMock, remedy: RemedyConnector
 ) -> None:
-    """The create answer spells 'Infrastructure Change Id'; the read form 'Infrastructure Change ID'."""
+    """The create answer spells 'Infrastructure Change Id', the read form '... Change ID'."""
     login_ok(mocked)
     mocked.post(
         f"{ENTRY}/CHG:ChangeInterface_Create",
