@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -90,7 +90,11 @@ def matches(values: Mapping[str, Any], expr: Filter | None) -> bool:
         text = str(_plain(text))
         if expr.mode is LikeMode.CONTAINS:
             return expr.text in text
-        return text.startswith(expr.text) if expr.mode is LikeMode.STARTS_WITH else text.endswith(expr.text)
+        return (
+            text.startswith(expr.text)
+            if expr.mode is LikeMode.STARTS_WITH
+            else text.endswith(expr.text)
+        )
     if isinstance(expr, IsNull):
         empty = values.get(expr.field) in (None, "")
         return not empty if expr.negated else empty
@@ -126,7 +130,9 @@ class FakeConnector:
                 self.notes.append(entity)
             else:
                 ident = entity.id or self._new_id(entity.kind)
-                stored = entity.model_copy(update={"id": ident, "platform_id": entity.platform_id or ident})
+                stored = entity.model_copy(
+                    update={"id": ident, "platform_id": entity.platform_id or ident}
+                )
                 self.records.setdefault(entity.kind, {})[ident] = stored
         return self
 
@@ -160,14 +166,19 @@ class FakeConnector:
             rows = list(self.records.get(model.kind, {}).values())
         rows = [r for r in rows if matches(dict(r), where)]
         key = order_by or "id"
-        rows.sort(key=lambda r: (getattr(r, key, None) is None, str(_plain(getattr(r, key, "")))), reverse=descending)
+        rows.sort(
+            key=lambda r: (getattr(r, key, None) is None, str(_plain(getattr(r, key, "")))),
+            reverse=descending,
+        )
         return iter(rows[:limit] if limit is not None else rows)
 
     def create(self, entity: E) -> E:
         ident = self._new_id(entity.kind)
         stored = entity.model_copy(update={"id": ident, "platform_id": ident})
         self.records.setdefault(entity.kind, {})[ident] = stored
-        self.writes.append(Write("create", entity.kind, ident, entity.model_dump(exclude_none=True)))
+        self.writes.append(
+            Write("create", entity.kind, ident, entity.model_dump(exclude_none=True))
+        )
         return stored
 
     def update(self, model: type[E], record: E | str, changes: Mapping[str, Any]) -> None:
@@ -178,7 +189,9 @@ class FakeConnector:
 
     def relate(self, relation: Relation) -> Relation:
         self.relations.append(relation)
-        self.writes.append(Write("relate", relation.source_kind, relation.source_id, relation.model_dump()))
+        self.writes.append(
+            Write("relate", relation.source_kind, relation.source_id, relation.model_dump())
+        )
         return relation
 
     def add_note(self, note: WorkNote) -> WorkNote:
@@ -198,6 +211,4 @@ def incident(**fields: Any) -> IncidentRequest:
 
 def at(text: str) -> datetime:
     """`at("2026-11-25 10:00")` -> an aware UTC datetime, for readable test timelines."""
-    from datetime import UTC
-
     return datetime.fromisoformat(text).replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ settings fills gaps and overrides. `[roster]` says who is on duty and who is awa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,7 +72,7 @@ class RosterConfig(_Strict):
     @model_validator(mode="after")
     def _no_overlapping_duty(self) -> RosterConfig:
         shifts = sorted(self.on_duty, key=lambda s: s.start)
-        for before, after in zip(shifts, shifts[1:], strict=False):
+        for before, after in itertools.pairwise(shifts):
             if after.start < before.end:
                 raise ValueError(
                     f"on-duty shifts overlap: {before.login!r} until {before.end.isoformat()} "

@@ -102,8 +102,9 @@ class Action(BaseModel):
         if self.kind in (ActionKind.UPDATE, ActionKind.ASSIGN):
             return ", ".join(f"{k} -> {_short(v)}" for k, v in self.changes.items())
         if self.kind is ActionKind.RELATE and self.relation is not None:
-            target = self.relation_target or self.relation.target_id
-            return f"link {self.relation.relation_type.value} {self.relation.target_kind.value} {target}"
+            rel = self.relation
+            target = self.relation_target or rel.target_id
+            return f"link {rel.relation_type.value} {rel.target_kind.value} {target}"
         if self.kind is ActionKind.ADD_NOTE and self.note is not None:
             return f"work note: {_short(self.note.summary or self.note.text, 70)}"
         return f"inform {self.recipient}: {_short(self.message, 70)}"

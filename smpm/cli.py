@@ -13,6 +13,7 @@ import click
 from smpm import logs
 from smpm.commands import CliState, check, demo, sandbox
 
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--config",

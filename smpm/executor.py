@@ -122,14 +122,22 @@ class Executor:
             return Outcome(action, key, BLOCKED, str(blocked))
         state = self._state(key)
         if state is not None and state["status"] == "done":
-            return Outcome(action, key, SKIPPED, f"already applied {state['updated_at']:%Y-%m-%d %H:%M}", state["result_id"])
+            return Outcome(
+                action,
+                key,
+                SKIPPED,
+                f"already applied {state['updated_at']:%Y-%m-%d %H:%M}",
+                state["result_id"],
+            )
         recovering = state is not None
         try:
             if recovering:
                 found = self._already_written(action, key)
                 if found is not None:
                     self._mark_done(key, found)
-                    return Outcome(action, key, RECOVERED, "found the earlier write in the ITSM", found)
+                    return Outcome(
+                        action, key, RECOVERED, "found the earlier write in the ITSM", found
+                    )
             else:
                 self._mark_pending(plan, action, key)
             result_id = self._write(action, key)
@@ -190,7 +198,9 @@ class Executor:
     # -- state ----------------------------------------------------------------------------------
     def _state(self, key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(idempotency).where(idempotency.c.key == key)).mappings().first()
+            row = (
+                conn.execute(select(idempotency).where(idempotency.c.key == key)).mappings().first()
+            )
         return dict(row) if row else None
 
     def _mark_pending(self, plan: Plan, action: Action, key: str) -> None:
@@ -198,8 +208,14 @@ class Executor:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(idempotency).values(
-                    key=key, procedure=plan.procedure, trigger=action.trigger, step=action.step,
-                    status="pending", result_id=None, created_at=now, updated_at=now,
+                    key=key,
+                    procedure=plan.procedure,
+                    trigger=action.trigger,
+                    step=action.step,
+                    status="pending",
+                    result_id=None,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
 
@@ -217,12 +233,19 @@ class Executor:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(audit).values(
-                    at=self.clock(), run_id=run_id, procedure=plan.procedure,
-                    trigger=action.trigger, step=action.step, action=action.kind.value,
+                    at=self.clock(),
+                    run_id=run_id,
+                    procedure=plan.procedure,
+                    trigger=action.trigger,
+                    step=action.step,
+                    action=action.kind.value,
                     target_kind=action.target_kind.value,
                     target_id=None if target is None else str(target),
-                    fields=_fields(action), reason=str(action.reason), outcome=outcome.outcome,
-                    detail=outcome.detail or None, idempotency_key=outcome.key,
+                    fields=_fields(action),
+                    reason=str(action.reason),
+                    outcome=outcome.outcome,
+                    detail=outcome.detail or None,
+                    idempotency_key=outcome.key,
                 )
             )
 
@@ -261,7 +284,9 @@ def _fields(action: Action) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, Entity):
             return value.model_dump(mode="json", exclude_none=True)
-        return getattr(value, "value", value) if not isinstance(value, datetime) else value.isoformat()
+        return (
+            getattr(value, "value", value) if not isinstance(value, datetime) else value.isoformat()
+        )
 
     if action.kind is ActionKind.CREATE and action.record is not None:
         return action.record.model_dump(mode="json", exclude_none=True)

@@ -34,4 +34,6 @@ def open_connector(settings: Settings) -> RemedyConnector:
             http=section.http.options(),
         )
         return RemedyConnector(options, mapping)
-    raise ConfigurationError(f"{settings.source}: platform: {settings.platform!r} is not available yet")
+    raise ConfigurationError(
+        f"{settings.source}: platform: {settings.platform!r} is not available yet"
+    )

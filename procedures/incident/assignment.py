@@ -60,8 +60,8 @@ class AssignmentConfig(BaseModel):
         for rule in self.rules:
             if rule.priority in seen:
                 raise ValueError(
-                    f"rules {seen[rule.priority]!r} and {rule.name!r} share priority {rule.priority}; "
-                    "first match wins, so each rule needs its own priority"
+                    f"rules {seen[rule.priority]!r} and {rule.name!r} share priority "
+                    f"{rule.priority}; first match wins, so each rule needs its own priority"
                 )
             seen[rule.priority] = rule.name
         return self
@@ -88,7 +88,10 @@ def gather(ctx: Context) -> tuple[list[IncidentRequest], Directory]:
 
 
 def decide(
-    incidents: Iterable[IncidentRequest], directory: Directory, config: AssignmentConfig, trigger: str
+    incidents: Iterable[IncidentRequest],
+    directory: Directory,
+    config: AssignmentConfig,
+    trigger: str,
 ) -> Plan:
     """The routing plan for new, unassigned incident requests (pure)."""
     plan = Plan(procedure=NAME, trigger=trigger)
@@ -97,7 +100,9 @@ def decide(
     return plan
 
 
-def route(incident: IncidentRequest, directory: Directory, config: AssignmentConfig, plan: Plan) -> None:
+def route(
+    incident: IncidentRequest, directory: Directory, config: AssignmentConfig, plan: Plan
+) -> None:
     """Add the routing decision for one incident request to `plan`."""
     label = incident.id or "(new)"
     if incident.reopened_at is not None:
@@ -111,13 +116,24 @@ def route(incident: IncidentRequest, directory: Directory, config: AssignmentCon
     for rule in config.ordered():
         held = rule.match.test(incident)
         if held is not None:
-            why = f"routing rule {rule.name!r} (priority {rule.priority}) matched: {'; '.join(held)}"
+            why = (
+                f"routing rule {rule.name!r} (priority {rule.priority}) matched: {'; '.join(held)}"
+            )
             _assign(incident, directory, rule.group, rule.assignee, why, plan)
             return
     if config.default_group:
-        _assign(incident, directory, config.default_group, None, "no routing rule matched; default group", plan)
+        _assign(
+            incident,
+            directory,
+            config.default_group,
+            None,
+            "no routing rule matched; default group",
+            plan,
+        )
         return
-    plan.note(label, "left unassigned", "no routing rule matched and no default group is configured")
+    plan.note(
+        label, "left unassigned", "no routing rule matched and no default group is configured"
+    )
 
 
 def _assign(
@@ -131,13 +147,20 @@ def _assign(
     changes: dict[str, object] = {"assigned_group": group, "status": IncidentStatus.ASSIGNED}
     record = directory.group(group)
     if record is not None:
-        changes |= {"assigned_company": record.company, "assigned_organization": record.organization}
+        changes |= {
+            "assigned_company": record.company,
+            "assigned_organization": record.organization,
+        }
     if assignee:
         changes["assignee"] = assignee
     plan.add(
         Action(
-            kind=ActionKind.ASSIGN, step="route", trigger=f"incident:{incident.id}",
-            reason=reason(why), target_kind=RecordKind.INCIDENT, target_id=incident.id,
+            kind=ActionKind.ASSIGN,
+            step="route",
+            trigger=f"incident:{incident.id}",
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
             changes={k: v for k, v in changes.items() if v is not None},
         )
     )
@@ -158,7 +181,13 @@ def _to_change_coordinator(
             f"needs Change Management ({criteria}) but no change coordinator is known for "
             f"service {incident.service or '(none)'}; the service desk must assign it"
         )
-        _note(incident, "Change Management needed: no change coordinator known", why, "needs-change", plan)
+        _note(
+            incident,
+            "Change Management needed: no change coordinator known",
+            why,
+            "needs-change",
+            plan,
+        )
         plan.note(str(incident.id), "flagged", why)
         return
     why = (
@@ -180,10 +209,16 @@ def _flag_reopened(incident: IncidentRequest, plan: Plan) -> None:
 def _note(incident: IncidentRequest, summary: str, why: str, step: str, plan: Plan) -> None:
     plan.add(
         Action(
-            kind=ActionKind.ADD_NOTE, step=step, trigger=f"incident:{incident.id}",
-            reason=reason(why), target_kind=RecordKind.INCIDENT, target_id=incident.id,
+            kind=ActionKind.ADD_NOTE,
+            step=step,
+            trigger=f"incident:{incident.id}",
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
             note=WorkNote(
-                parent_kind=RecordKind.INCIDENT, parent_id=str(incident.id), summary=summary,
+                parent_kind=RecordKind.INCIDENT,
+                parent_id=str(incident.id),
+                summary=summary,
                 text=f"{PROCESS} {PROCEDURE}: {why}.",
             ),
         )
@@ -201,7 +236,8 @@ def explain(ctx: Context, record_id: str) -> Plan:
     plan = Plan(procedure=NAME, trigger=f"explain:{record_id}")
     if incident.status is not IncidentStatus.NEW or incident.assigned_group:
         plan.note(
-            record_id, "not a candidate",
+            record_id,
+            "not a candidate",
             f"only new, unassigned requests are routed; this one is "
             f"{incident.status.value if incident.status else 'without status'}"
             f"{' and assigned to ' + incident.assigned_group if incident.assigned_group else ''}",

@@ -38,13 +38,22 @@ class ClosureConfig(BaseModel):
 
     close_after_days: float = Field(default=5, gt=0)
     rejection_keywords: list[str] = Field(
-        default_factory=lambda: ["not fixed", "still broken", "still not working", "reject", "reopen"]
+        default_factory=lambda: [
+            "not fixed",
+            "still broken",
+            "still not working",
+            "reject",
+            "reopen",
+        ]
     )
     closure_reason: str | None = Field(default=None, description="status reason set on closing")
 
     def rejects(self, text: str) -> str | None:
         lowered = text.casefold()
-        return next((k for k in self.rejection_keywords if re.search(re.escape(k.casefold()), lowered)), None)
+        return next(
+            (k for k in self.rejection_keywords if re.search(re.escape(k.casefold()), lowered)),
+            None,
+        )
 
 
 def reason(rule: str) -> Reason:
@@ -82,10 +91,18 @@ def decide(
 
 
 def review(
-    incident: IncidentRequest, notes: list[WorkNote], config: ClosureConfig, now: datetime, plan: Plan
+    incident: IncidentRequest,
+    notes: list[WorkNote],
+    config: ClosureConfig,
+    now: datetime,
+    plan: Plan,
 ) -> None:
     resolved_at = incident.resolved_at
-    after = [n for n in notes if resolved_at is None or n.created_at is None or n.created_at >= resolved_at]
+    after = [
+        n
+        for n in notes
+        if resolved_at is None or n.created_at is None or n.created_at >= resolved_at
+    ]
     for note in after:
         keyword = config.rejects(f"{note.summary or ''} {note.text}")
         if keyword:
@@ -98,35 +115,61 @@ def review(
     if now < due:
         plan.note(str(incident.id), "waiting", f"the requester has until {due:%Y-%m-%d %H:%M} UTC")
         return
-    why = (f"resolved {resolved_at:%Y-%m-%d %H:%M} UTC and not reopened within "
-           f"{config.close_after_days:g} days: the requester accepted the solution")
+    why = (
+        f"resolved {resolved_at:%Y-%m-%d %H:%M} UTC and not reopened within "
+        f"{config.close_after_days:g} days: the requester accepted the solution"
+    )
     changes: dict[str, object] = {"status": IncidentStatus.CLOSED}
     if config.closure_reason:
         changes["status_reason"] = config.closure_reason
-    plan.add(Action(
-        kind=ActionKind.UPDATE, step="close", trigger=f"incident:{incident.id}:resolved:{resolved_at.isoformat()}",
-        reason=reason(why), target_kind=RecordKind.INCIDENT, target_id=incident.id, changes=changes,
-    ))
+    plan.add(
+        Action(
+            kind=ActionKind.UPDATE,
+            step="close",
+            trigger=f"incident:{incident.id}:resolved:{resolved_at.isoformat()}",
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
+            changes=changes,
+        )
+    )
     plan.note(str(incident.id), "close", why)
 
 
 def _reopen(incident: IncidentRequest, note: WorkNote, keyword: str, plan: Plan) -> None:
     resolved = incident.resolved_at.isoformat() if incident.resolved_at else "unknown"
     trigger = f"incident:{incident.id}:resolved:{resolved}"
-    why = (f"the requester rejected the solution ({note.author or 'customer'} wrote "
-           f"'{keyword}'); the request is reopened on the same record so its history is kept")
-    plan.add(Action(
-        kind=ActionKind.UPDATE, step="reopen", trigger=trigger, reason=reason(why),
-        target_kind=RecordKind.INCIDENT, target_id=incident.id,
-        changes={"status": IncidentStatus.IN_PROGRESS},
-    ))
-    plan.add(Action(
-        kind=ActionKind.ADD_NOTE, step="reopen-note", trigger=trigger, reason=reason(why),
-        target_kind=RecordKind.INCIDENT, target_id=incident.id,
-        note=WorkNote(parent_kind=RecordKind.INCIDENT, parent_id=str(incident.id),
-                      summary="Reopened: requester rejected the solution",
-                      text=f"{PROCESS} {PROCEDURE}: {why}. Requester's words: {note.text[:500]}"),
-    ))
+    why = (
+        f"the requester rejected the solution ({note.author or 'customer'} wrote "
+        f"'{keyword}'); the request is reopened on the same record so its history is kept"
+    )
+    plan.add(
+        Action(
+            kind=ActionKind.UPDATE,
+            step="reopen",
+            trigger=trigger,
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
+            changes={"status": IncidentStatus.IN_PROGRESS},
+        )
+    )
+    plan.add(
+        Action(
+            kind=ActionKind.ADD_NOTE,
+            step="reopen-note",
+            trigger=trigger,
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
+            note=WorkNote(
+                parent_kind=RecordKind.INCIDENT,
+                parent_id=str(incident.id),
+                summary="Reopened: requester rejected the solution",
+                text=f"{PROCESS} {PROCEDURE}: {why}. Requester's words: {note.text[:500]}",
+            ),
+        )
+    )
     plan.note(str(incident.id), "reopen", why)
 
 

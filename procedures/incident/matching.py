@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from connector.entities import IncidentRequest
 from connector.enums import ReportedSource, ServiceType
@@ -61,7 +68,9 @@ class Match(BaseModel):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"summary_regex {value!r} is not a valid regular expression: {exc}") from None
+                raise ValueError(
+                    f"summary_regex {value!r} is not a valid regular expression: {exc}"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -75,8 +84,15 @@ class Match(BaseModel):
     @staticmethod
     def conditions() -> tuple[str, ...]:
         return (
-            "service", "ci", "company", "reported_source", "service_type",
-            "operational_category", "product_category", "summary_keywords", "summary_regex",
+            "service",
+            "ci",
+            "company",
+            "reported_source",
+            "service_type",
+            "operational_category",
+            "product_category",
+            "summary_keywords",
+            "summary_regex",
         )
 
     def test(self, incident: IncidentRequest) -> list[str] | None:

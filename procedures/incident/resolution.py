@@ -50,7 +50,9 @@ def reason(rule: str) -> Reason:
     return Reason(process=PROCESS, procedure=PROCEDURE, rule=rule)
 
 
-def similar_filter(incident: IncidentRequest, since: datetime, config: ResolutionConfig) -> Filter | None:
+def similar_filter(
+    incident: IncidentRequest, since: datetime, config: ResolutionConfig
+) -> Filter | None:
     """Other requests on the same CI (or service) since `since`; None when it has neither."""
     if incident.ci:
         where: Filter = F("ci") == incident.ci
@@ -65,7 +67,7 @@ def similar_filter(incident: IncidentRequest, since: datetime, config: Resolutio
 
 
 def gather(ctx: Context) -> list[tuple[IncidentRequest, int, ProblemInvestigation | None]]:
-    """Recently resolved workaround requests, their similar-incident count, their candidate problem."""
+    """Recently resolved workaround requests, their similar count and candidate problem."""
     config = ctx.config.incident.resolution
     c = ctx.connector
     since = ctx.now - timedelta(hours=config.lookback_hours)
@@ -110,16 +112,22 @@ def consider(
     plan: Plan,
     registered: dict[str, Ref],
 ) -> None:
-    """Plan the 'inform the problem coordinator' steps; `registered` shares new problems by subject."""
+    """Plan 'inform the problem coordinator'; `registered` shares new problems per subject."""
     subject = incident.ci or incident.service or "(no CI or service)"
     if similar < config.min_similar:
-        plan.note(str(incident.id), "no action", f"{similar} similar requests on {subject} in "
-                  f"{config.window_days:g} days; {config.min_similar} make it likely to recur")
+        plan.note(
+            str(incident.id),
+            "no action",
+            f"{similar} similar requests on {subject} in "
+            f"{config.window_days:g} days; {config.min_similar} make it likely to recur",
+        )
         return
     coordinator = directory.service_role(incident.service, "problem_coordinator")
-    why = (f"resolved with a workaround ({incident.status_reason}) and {subject} had {similar} "
-           f"similar requests in {config.window_days:g} days: likely to recur; the problem "
-           f"coordinator{' ' + coordinator if coordinator else ''} of {incident.service} is informed")
+    why = (
+        f"resolved with a workaround ({incident.status_reason}) and {subject} had {similar} "
+        f"similar requests in {config.window_days:g} days: likely to recur; the problem "
+        f"coordinator{' ' + coordinator if coordinator else ''} of {incident.service} is informed"
+    )
     trigger = f"incident:{incident.id}:recurrence"
     target: str | Ref
     if problem is not None and problem.id:
@@ -128,31 +136,60 @@ def consider(
         target = registered[subject]
     else:
         target = registered[subject] = Ref(trigger=trigger, step="register-problem")
-        plan.add(Action(
-            kind=ActionKind.CREATE, step="register-problem", trigger=trigger,
-            reason=reason(why), target_kind=RecordKind.PROBLEM,
-            record=ProblemInvestigation(
-                summary=f"Recurring on {subject}: {incident.summary}",
-                status=ProblemStatus.UNDER_REVIEW, investigation_driver="Re-Occurring Incidents",
-                impact=incident.impact, urgency=incident.urgency, company=incident.company,
-                service=incident.service, ci=incident.ci, problem_coordinator=coordinator,
+        plan.add(
+            Action(
+                kind=ActionKind.CREATE,
+                step="register-problem",
+                trigger=trigger,
+                reason=reason(why),
+                target_kind=RecordKind.PROBLEM,
+                record=ProblemInvestigation(
+                    summary=f"Recurring on {subject}: {incident.summary}",
+                    status=ProblemStatus.UNDER_REVIEW,
+                    investigation_driver="Re-Occurring Incidents",
+                    impact=incident.impact,
+                    urgency=incident.urgency,
+                    company=incident.company,
+                    service=incident.service,
+                    ci=incident.ci,
+                    problem_coordinator=coordinator,
+                ),
+            )
+        )
+    plan.add(
+        Action(
+            kind=ActionKind.RELATE,
+            step="link-incident",
+            trigger=trigger,
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
+            relation=Relation(
+                source_kind=RecordKind.INCIDENT,
+                source_id=str(incident.id),
+                target_kind=RecordKind.PROBLEM,
+                target_id=str(target),
+                relation_type=RelationType.RELATED_TO,
             ),
-        ))
-    plan.add(Action(
-        kind=ActionKind.RELATE, step="link-incident", trigger=trigger, reason=reason(why),
-        target_kind=RecordKind.INCIDENT, target_id=incident.id,
-        relation=Relation(source_kind=RecordKind.INCIDENT, source_id=str(incident.id),
-                          target_kind=RecordKind.PROBLEM, target_id=str(target),
-                          relation_type=RelationType.RELATED_TO),
-        relation_target=target if isinstance(target, Ref) else None,
-    ))
-    plan.add(Action(
-        kind=ActionKind.ADD_NOTE, step="inform-problem-coordinator", trigger=trigger,
-        reason=reason(why), target_kind=RecordKind.PROBLEM, target_id=target,
-        note=WorkNote(parent_kind=RecordKind.PROBLEM, parent_id=str(target),
-                      summary=f"Recurring incident {incident.id}",
-                      text=f"{PROCESS} {PROCEDURE}: {incident.id} '{incident.summary}' {why}."),
-    ))
+            relation_target=target if isinstance(target, Ref) else None,
+        )
+    )
+    plan.add(
+        Action(
+            kind=ActionKind.ADD_NOTE,
+            step="inform-problem-coordinator",
+            trigger=trigger,
+            reason=reason(why),
+            target_kind=RecordKind.PROBLEM,
+            target_id=target,
+            note=WorkNote(
+                parent_kind=RecordKind.PROBLEM,
+                parent_id=str(target),
+                summary=f"Recurring incident {incident.id}",
+                text=f"{PROCESS} {PROCEDURE}: {incident.id} '{incident.summary}' {why}.",
+            ),
+        )
+    )
     plan.note(str(incident.id), "problem coordinator informed", why)
 
 

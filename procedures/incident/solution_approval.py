@@ -47,19 +47,34 @@ def route_for_approval(article: KnowledgeArticle, directory: Directory, plan: Pl
     if article.assignee == coordinator:
         plan.note(label, "already with the coordinator", f"{coordinator} already reviews it")
         return
-    why = (f"solution '{article.title}' was proposed for general use by {group}; its group "
-           f"coordinator {coordinator} decides whether it is activated")
+    why = (
+        f"solution '{article.title}' was proposed for general use by {group}; its group "
+        f"coordinator {coordinator} decides whether it is activated"
+    )
     trigger = f"article:{article.id}:proposed"
-    plan.add(Action(
-        kind=ActionKind.ASSIGN, step="route-for-approval", trigger=trigger, reason=reason(why),
-        target_kind=RecordKind.KNOWLEDGE_ARTICLE, target_id=article.id,
-        changes={"assigned_group": group, "assignee": coordinator},
-    ))
-    plan.add(Action(
-        kind=ActionKind.NOTIFY, step="notify-coordinator", trigger=trigger, reason=reason(why),
-        target_kind=RecordKind.KNOWLEDGE_ARTICLE, target_id=article.id, recipient=coordinator,
-        message=f"Please review proposed solution {article.id} '{article.title}'.",
-    ))
+    plan.add(
+        Action(
+            kind=ActionKind.ASSIGN,
+            step="route-for-approval",
+            trigger=trigger,
+            reason=reason(why),
+            target_kind=RecordKind.KNOWLEDGE_ARTICLE,
+            target_id=article.id,
+            changes={"assigned_group": group, "assignee": coordinator},
+        )
+    )
+    plan.add(
+        Action(
+            kind=ActionKind.NOTIFY,
+            step="notify-coordinator",
+            trigger=trigger,
+            reason=reason(why),
+            target_kind=RecordKind.KNOWLEDGE_ARTICLE,
+            target_id=article.id,
+            recipient=coordinator,
+            message=f"Please review proposed solution {article.id} '{article.title}'.",
+        )
+    )
     plan.note(label, f"routed to {coordinator}", why)
 
 

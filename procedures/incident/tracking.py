@@ -135,29 +135,54 @@ def escalate(
 ) -> None:
     incident, target = breach.incident, breach.target
     title = target.title or target.id or "service target"
-    if config.is_outage(incident) and breach.level == "missed" and config.is_resolution_target(target):
+    if (
+        config.is_outage(incident)
+        and breach.level == "missed"
+        and config.is_resolution_target(target)
+    ):
         owner = directory.service_role(incident.service, "owner")
         away = owner is not None and not roster.is_available(owner, now)
         if owner is None or away:
             manager = roster.on_duty_manager(now)
-            why_owner = f"the service owner {owner} is not available" if away else (
-                f"no service owner is known for {incident.service or '(no service)'}"
+            why_owner = (
+                f"the service owner {owner} is not available"
+                if away
+                else (f"no service owner is known for {incident.service or '(no service)'}")
             )
             if manager is None:
-                _inform(breach, directory.group_coordinator(incident.assigned_group),
-                        f"outage past its resolution threshold ('{title}'); {why_owner} and no "
-                        "on-duty manager is rostered, so the group coordinator is told", plan)
+                _inform(
+                    breach,
+                    directory.group_coordinator(incident.assigned_group),
+                    f"outage past its resolution threshold ('{title}'); {why_owner} and no "
+                    "on-duty manager is rostered, so the group coordinator is told",
+                    plan,
+                )
                 return
-            _inform(breach, manager, f"service outage past its resolution threshold ('{title}'); "
-                    f"{why_owner}, so the on-duty manager acts as service owner", plan)
+            _inform(
+                breach,
+                manager,
+                f"service outage past its resolution threshold ('{title}'); "
+                f"{why_owner}, so the on-duty manager acts as service owner",
+                plan,
+            )
             return
-        _inform(breach, owner, f"service outage of {incident.service} past its resolution "
-                f"threshold ('{title}'): escalated to the service owner", plan)
+        _inform(
+            breach,
+            owner,
+            f"service outage of {incident.service} past its resolution "
+            f"threshold ('{title}'): escalated to the service owner",
+            plan,
+        )
         return
     coordinator = directory.group_coordinator(incident.assigned_group)
     what = "missed" if breach.level == "missed" else "at warning"
-    _inform(breach, coordinator, f"service target '{title}' is {what}; the group coordinator of "
-            f"{incident.assigned_group or '(no group)'} decides whether to reassign", plan)
+    _inform(
+        breach,
+        coordinator,
+        f"service target '{title}' is {what}; the group coordinator of "
+        f"{incident.assigned_group or '(no group)'} decides whether to reassign",
+        plan,
+    )
 
 
 def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
@@ -167,17 +192,34 @@ def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
         plan.note(str(incident.id), "not escalated", f"{why}; but nobody holds that role")
         return
     rsn = reason(why)
-    plan.add(Action(
-        kind=ActionKind.ADD_NOTE, step="escalation-note", trigger=trigger, reason=rsn,
-        target_kind=RecordKind.INCIDENT, target_id=incident.id,
-        note=WorkNote(parent_kind=RecordKind.INCIDENT, parent_id=str(incident.id),
-                      summary=f"SLA escalation: {person} informed", text=f"{rsn}."),
-    ))
-    plan.add(Action(
-        kind=ActionKind.NOTIFY, step="escalation-notify", trigger=trigger, reason=rsn,
-        target_kind=RecordKind.INCIDENT, target_id=incident.id, recipient=person,
-        message=f"{incident.id} ({incident.summary}): {why}.",
-    ))
+    plan.add(
+        Action(
+            kind=ActionKind.ADD_NOTE,
+            step="escalation-note",
+            trigger=trigger,
+            reason=rsn,
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
+            note=WorkNote(
+                parent_kind=RecordKind.INCIDENT,
+                parent_id=str(incident.id),
+                summary=f"SLA escalation: {person} informed",
+                text=f"{rsn}.",
+            ),
+        )
+    )
+    plan.add(
+        Action(
+            kind=ActionKind.NOTIFY,
+            step="escalation-notify",
+            trigger=trigger,
+            reason=rsn,
+            target_kind=RecordKind.INCIDENT,
+            target_id=incident.id,
+            recipient=person,
+            message=f"{incident.id} ({incident.summary}): {why}.",
+        )
+    )
     plan.note(str(incident.id), f"escalated to {person}", why)
 
 

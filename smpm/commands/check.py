@@ -26,7 +26,9 @@ def check(state: CliState) -> None:
     """
     settings = state.settings()
     with open_connector(settings) as connector:
-        click.echo(f"Checking {settings.platform} at {connector.base_url} as {connector.options.username}")
+        click.echo(
+            f"Checking {settings.platform} at {connector.base_url} as {connector.options.username}"
+        )
         try:
             connector.auth.login()
         except TLSError as exc:

@@ -8,8 +8,13 @@ from smpm.commands import reports_errors
 
 
 @click.command()
-@click.option("--latency-ms", type=click.IntRange(0, 5000), default=0, show_default=True,
-              help="Add this much latency to every sandbox answer, as a remote ITSM would.")
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(0, 5000),
+    default=0,
+    show_default=True,
+    help="Add this much latency to every sandbox answer, as a remote ITSM would.",
+)
 @reports_errors
 def demo(latency_ms: int) -> None:
     """Run smpm end to end on the embedded sandbox ITSM (no server or credentials needed).

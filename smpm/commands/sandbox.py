@@ -11,14 +11,32 @@ from smpm.commands import reports_errors
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8008, show_default=True,
-              help="Port to listen on (8008 is AR System's usual REST port).")
-@click.option("--seed", default="demo", show_default=True,
-              help="'demo' for the demo organisation, 'empty', or the path of a seed file.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite file to keep the data in (default: a temporary file).")
-@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True,
-              help="Latency added to every answer.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8008,
+    show_default=True,
+    help="Port to listen on (8008 is AR System's usual REST port).",
+)
+@click.option(
+    "--seed",
+    default="demo",
+    show_default=True,
+    help="'demo' for the demo organisation, 'empty', or the path of a seed file.",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file to keep the data in (default: a temporary file).",
+)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(0, 60_000),
+    default=0,
+    show_default=True,
+    help="Latency added to every answer.",
+)
 @reports_errors
 def sandbox(host: str, port: int, seed: str, db_path: Path | None, latency_ms: int) -> None:
     """Serve the embedded sandbox ITSM: the AR System REST API subset smpm uses, on SQLite.

@@ -23,7 +23,7 @@ def all_commands(group: click.Group, prefix: str = "smpm") -> list[tuple[str, cl
     return found
 
 
-@pytest.mark.parametrize(("path", "command"), all_commands(main), ids=lambda v: str(v))
+@pytest.mark.parametrize(("path", "command"), all_commands(main), ids=str)
 def test_every_command_has_help_and_is_in_the_readme(path: str, command: click.Command) -> None:
     """A command nobody can discover or read about is a command nobody can operate."""
     assert command.help and len(command.help.strip()) > 20, path

@@ -56,7 +56,9 @@ def test_password_file_is_read(tmp_path: Path) -> None:
 def test_missing_password_says_where_to_put_it(tmp_path: Path) -> None:
     """No password anywhere: the error names the variable and the *_file key."""
     settings = load_settings(write(tmp_path, '[remedy]\nusername = "u"\n'))
-    with pytest.raises(ConfigurationError, match="SMPM_REMEDY__PASSWORD or set remedy.password_file"):
+    with pytest.raises(
+        ConfigurationError, match=r"SMPM_REMEDY__PASSWORD or set remedy\.password_file"
+    ):
         settings.remedy.password_value()
 
 
@@ -71,8 +73,12 @@ BAD_FILES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message"), [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES])
-def test_bad_settings_are_rejected_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"), [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES]
+)
+def test_bad_settings_are_rejected_naming_file_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
     """Each mistake stops smpm at start with the file, the key and the problem."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigurationError) as caught:
