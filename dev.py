@@ -28,7 +28,7 @@ NO_TESTS_COLLECTED = 5
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on old Pythons to say so
         sys.exit(f"smpm needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"Creating {VENV} ...", flush=True)

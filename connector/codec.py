@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
@@ -102,35 +102,43 @@ class KindCodec:
         return list(dict.fromkeys(self.spec.fields.values()))
 
     # -- platform -> SMPM ---------------------------------------------------------------------
+    @cached_property
+    def _readers(self) -> list[tuple[str, str, Callable[[Any], Any] | None]]:
+        """(SMPM field, platform field, converter or None) for every mapped field, built once."""
+        readers = []
+        for name, platform_name in self.spec.fields.items():
+            table = self.spec.enums.get(name)
+            convert: Callable[[Any], Any] | None = None
+            if table is not None:
+                labels = self.mapping.reverse(table)
+                if self._types[name] is bool:
+                    labels = {k: v == "true" for k, v in labels.items()}  # type: ignore[misc]
+                convert = _Lookup(labels, platform_name, table)
+            elif self._types[name] is str:
+                convert = _text
+            readers.append((name, platform_name, convert))
+        return readers
+
     def decode(self, values: Mapping[str, Any], where: str, **extra: Any) -> Entity:
         """Build the entity from a platform record; `where` names the record in errors."""
         data: dict[str, Any] = dict(extra)
-        for name, platform_name in self.spec.fields.items():
-            raw = values.get(platform_name)
-            if raw is None or raw == "":
-                continue
-            data[name] = self._decode_value(name, platform_name, raw, where)
         try:
+            for name, platform_name, convert in self._readers:
+                raw = values.get(platform_name)
+                if raw is None or raw == "":
+                    continue
+                data[name] = raw if convert is None else convert(raw)
             return self.model.model_validate(data)
+        except _UnknownLabel as exc:
+            ident = values.get(self.spec.fields.get("id", ""))
+            raise InvalidResponse(f"{where}{' ' + str(ident) if ident else ''}: {exc}") from None
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
             shown = self.spec.fields.get(field, field)
+            ident = values.get(self.spec.fields.get("id", ""))
+            where = f"{where}{' ' + str(ident) if ident else ''}"
             raise InvalidResponse(f"{where}: field {shown!r}: {err['msg']}") from None
-
-    def _decode_value(self, name: str, platform_name: str, raw: Any, where: str) -> Any:
-        table = self.spec.enums.get(name)
-        if table is not None:
-            value = self.mapping.from_platform(table, str(raw))
-            if value is None:
-                raise InvalidResponse(
-                    f"{where}: field {platform_name!r} holds {raw!r}, a label the mapping does "
-                    f"not know; add it under [enums.{table}] or [enums.{table}.read_aliases]"
-                )
-            return value == "true" if self._types[name] is bool else value
-        if self._types[name] is str and isinstance(raw, int | float):
-            return str(raw)
-        return raw
 
     # -- SMPM -> platform ---------------------------------------------------------------------
     def encode(self, changes: Mapping[str, Any], *, for_create: bool = False) -> dict[str, Any]:
@@ -183,5 +191,28 @@ class KindCodec:
         return expr.translate(self.platform_field, value)
 
 
-def require_fields(codec: KindCodec, names: Iterable[str]) -> list[str]:
-    return [codec.platform_field(n) for n in names]
+class _UnknownLabel(ValueError):
+    pass
+
+
+class _Lookup:
+    """Platform label -> SMPM value, with an actionable error for a label the mapping lacks."""
+
+    def __init__(self, labels: Mapping[str, Any], field: str, table: str) -> None:
+        self.labels = labels
+        self.field = field
+        self.table = table
+
+    def __call__(self, raw: Any) -> Any:
+        try:
+            return self.labels[raw if isinstance(raw, str) else str(raw)]
+        except KeyError:
+            raise _UnknownLabel(
+                f"field {self.field!r} holds {raw!r}, a label the mapping does not know; add it "
+                f"under [enums.{self.table}] or [enums.{self.table}.read_aliases]"
+            ) from None
+
+
+def _text(raw: Any) -> Any:
+    """Numbers arrive in text fields now and then (ids, codes); keep them as text."""
+    return str(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else raw

@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -183,6 +184,7 @@ class RemedyConnector:
         )
         self.session.auth = self.auth
         self._lock = threading.RLock()
+        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smpm-remedy-page")
         self._codecs: dict[RecordKind, KindCodec] = {}
         self.calls = 0
 
@@ -234,34 +236,51 @@ class RemedyConnector:
         sort: str | None = None,
         limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The `values` of every matching entry, fetched a page at a time as they are consumed."""
+        """The `values` of every matching entry, a page at a time, as they are consumed.
+
+        While the caller works through one page the next one is already being fetched (one
+        page ahead, never more), so decoding overlaps the server's time; memory holds two pages
+        at most, whatever the result size.
+        """
+        params: dict[str, Any] = {k: v for k, v in (("q", qualification), ("sort", sort)) if v}
+        if fields:
+            params["fields"] = values_param(fields)
         offset, seen = 0, 0
-        while limit is None or seen < limit:
-            size = (
-                self.options.page_size
-                if limit is None
-                else min(self.options.page_size, limit - seen)
-            )
-            params: dict[str, Any] = {"offset": offset, "limit": size}
-            params |= {k: v for k, v in (("q", qualification), ("sort", sort)) if v}
-            if fields:
-                params["fields"] = values_param(fields)
-            response = self.call(
-                "GET", entry_url(self.base_url, form), f"list {form}", params=params
-            )
-            page = self._json(response, f"list {form}")
-            entries = page.get("entries") if isinstance(page, dict) else None
-            if not isinstance(entries, list):
-                raise InvalidResponse(f"Remedy list {form}: the answer has no 'entries' array")
-            for entry in entries[: None if limit is None else limit - seen]:
-                yield entry.get("values") or {}
+        pending = self._prefetch.submit(self._page, form, params, offset, self._size(limit, 0))
+        while True:
+            entries, following = pending.result()
             seen += len(entries)
-            following = next_offset(page)
-            if following is None or not entries:
+            more = following is not None and bool(entries) and (limit is None or seen < limit)
+            if more:
+                assert following is not None
+                if following <= offset:
+                    raise InvalidResponse(
+                        f"Remedy list {form}: _links.next goes back to {following}"
+                    )
+                offset = following
+                pending = self._prefetch.submit(
+                    self._page, form, params, offset, self._size(limit, seen)
+                )
+            yield from entries[: None if limit is None else len(entries) - max(0, seen - limit)]
+            if not more:
                 return
-            if following <= offset:
-                raise InvalidResponse(f"Remedy list {form}: _links.next goes back to {following}")
-            offset = following
+
+    def _size(self, limit: int | None, seen: int) -> int:
+        return (
+            self.options.page_size if limit is None else min(self.options.page_size, limit - seen)
+        )
+
+    def _page(
+        self, form: str, params: dict[str, Any], offset: int, size: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page: the entries' values and the offset `_links.next` names, if any."""
+        query = {**params, "offset": offset, "limit": size}
+        response = self.call("GET", entry_url(self.base_url, form), f"list {form}", params=query)
+        page = self._json(response, f"list {form}")
+        entries = page.get("entries") if isinstance(page, dict) else None
+        if not isinstance(entries, list):
+            raise InvalidResponse(f"Remedy list {form}: the answer has no 'entries' array")
+        return [entry.get("values") or {} for entry in entries], next_offset(page)
 
     def post_entry(
         self, form: str, values: Mapping[str, Any], returns: list[str]
@@ -305,11 +324,11 @@ class RemedyConnector:
         sort_field = codec.platform_field(order_by) if order_by else codec.spec.order_by
         sort = f"{sort_field}.{'desc' if descending else 'asc'}" if sort_field else None
         q = render(codec.translate(where)) if where is not None else None
-        id_field = codec.spec.fields.get("id", "")
+        where = f"{form} entry"
         for values in self.list_entries(
             form, qualification=q, fields=codec.read_fields(), sort=sort, limit=limit
         ):
-            yield codec.decode(values, f"{form} entry {values.get(id_field)!s}")  # type: ignore[misc]
+            yield codec.decode(values, where)  # type: ignore[misc]
 
     def get(self, model: type[E], id: str) -> E:
         for found in self._find_records(model, Field("id") == id, None, False, 1):
@@ -412,6 +431,7 @@ class RemedyConnector:
         return codec.spec.form
 
     def close(self) -> None:
+        self._prefetch.shutdown(wait=True)
         with self._lock:
             self.auth.logout()
             self.session.close()

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 PLATFORMS = ("remedy", "servicenow")
 
@@ -85,6 +85,7 @@ class PlatformMapping(_Strict):
     kinds: dict[str, KindMapping]
     enums: dict[str, dict[str, Any]]
     source: str = "(built in)"
+    _reversed: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
 
     def kind(self, name: str) -> KindMapping | None:
         return self.kinds.get(name)
@@ -95,7 +96,13 @@ class PlatformMapping(_Strict):
 
     def from_platform(self, table: str, label: str) -> str | None:
         """The SMPM value a platform label stands for, or None for a label we do not know."""
-        return _reverse(self.enums[table]).get(str(label))
+        return self.reverse(table).get(str(label))
+
+    def reverse(self, table: str) -> dict[str, str]:
+        """Platform label -> SMPM value for one table (built once, then reused)."""
+        if table not in self._reversed:
+            self._reversed[table] = _reverse(self.enums[table])
+        return self._reversed[table]
 
 
 def _reverse(table: Mapping[str, Any]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from smpm import logs
-from smpm.commands import CliState, check, demo, sandbox
+from smpm.commands import CliState, check, demo, procedures, sandbox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -37,3 +37,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
 main.add_command(sandbox.sandbox)
 main.add_command(check.check)
 main.add_command(demo.demo)
+main.add_command(procedures.list_procedures)
+main.add_command(procedures.run)
+main.add_command(procedures.explain)
+main.add_command(procedures.audit)

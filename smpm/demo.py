@@ -96,6 +96,7 @@ def register_incident(remedy: RemedyConnector, echo: Echo) -> IncidentRequest:
             service_type=ServiceType.INFRASTRUCTURE_RESTORATION,
             reported_source=ReportedSource.SYSTEMS_MANAGEMENT,
             service="Online Banking",
+            customer=DEMO_USER,
             correlation_id=f"smpm-demo-{stamp}",
         )
     )

@@ -29,6 +29,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from connector.errors import ConfigurationError
 from connector.http import HttpOptions
+from procedures.config import ProceduresConfig
+from procedures.directory import ContactsConfig, RosterConfig
+from procedures.incident.config import IncidentConfig
+from smpm.toml_lines import locate
 
 SECRET_KEYS = frozenset({"password", "auth_string", "client_secret", "token", "api_key"})
 DEFAULT_CONFIG = Path("smpm.toml")
@@ -102,7 +106,18 @@ class Settings(BaseSettings):
     mapping: dict[str, Any] = Field(default_factory=dict)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    contacts: ContactsConfig = Field(default_factory=ContactsConfig)
+    roster: RosterConfig = Field(default_factory=RosterConfig)
+    incident: IncidentConfig = Field(default_factory=IncidentConfig)
     source: str = Field(default="(defaults)", exclude=True)
+
+    def procedures(self) -> ProceduresConfig:
+        """The procedures' part of the settings, as they receive it."""
+        return ProceduresConfig(contacts=self.contacts, roster=self.roster, incident=self.incident)
+
+    def where(self, *loc: str | int) -> str:
+        """`file:line` of a key, for errors found after loading (an unknown group, say)."""
+        return _where(self.source, loc)
 
     @classmethod
     def settings_customise_sources(
@@ -169,4 +184,13 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        raise ConfigurationError(f"{source}: {key}: {err['msg']}") from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(f"{_where(source, err['loc'])}: {key}: {message}") from None
+
+
+def _where(source: str, loc: tuple[Any, ...]) -> str:
+    path = Path(source)
+    if not path.is_file():
+        return source
+    line = locate(path.read_text(encoding="utf-8"), [p for p in loc if isinstance(p, str | int)])
+    return f"{source}:{line}" if line else source

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connector.entities import IncidentRequest, RecordKind, WorkNote
 from connector.enums import IncidentStatus
@@ -54,17 +54,18 @@ class AssignmentConfig(BaseModel):
     change_criteria: list[Match] = Field(default_factory=list)
     change_group: str = "Change Management"
 
-    @model_validator(mode="after")
-    def _priorities_unique(self) -> AssignmentConfig:
+    @field_validator("rules")
+    @classmethod
+    def _priorities_unique(cls, rules: list[RoutingRule]) -> list[RoutingRule]:
         seen: dict[int, str] = {}
-        for rule in self.rules:
+        for rule in rules:
             if rule.priority in seen:
                 raise ValueError(
                     f"rules {seen[rule.priority]!r} and {rule.name!r} share priority "
                     f"{rule.priority}; first match wins, so each rule needs its own priority"
                 )
             seen[rule.priority] = rule.name
-        return self
+        return rules
 
     def ordered(self) -> list[RoutingRule]:
         return sorted(self.rules, key=lambda r: r.priority)

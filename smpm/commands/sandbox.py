@@ -44,7 +44,9 @@ def sandbox(host: str, port: int, seed: str, db_path: Path | None, latency_ms: i
     Log in as Allen / password (or Demo / demo). Faults and latency can be changed at runtime
     under /__sandbox/ (see connector/sandbox/README.md). Stop with Ctrl-C.
     """
-    from connector.sandbox.server import serve
+    from connector.sandbox.server import Sandbox, serve
 
-    click.echo(f"Sandbox ITSM on http://{host}:{port} (seed: {seed}); Ctrl-C to stop")
-    serve(host=host, port=port, seed=seed, db_path=db_path, latency_ms=latency_ms)
+    def ready(running: Sandbox) -> None:
+        click.echo(f"Sandbox ITSM listening on {running.base_url} (seed: {seed}); Ctrl-C to stop")
+
+    serve(host=host, port=port, seed=seed, db_path=db_path, latency_ms=latency_ms, ready=ready)

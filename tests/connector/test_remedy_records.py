@@ -283,15 +283,20 @@ def test_paging_follows_next_but_stays_on_the_configured_host(
     assert params["sort"] == "Support Group ID.asc"
 
 
-def test_listing_is_lazy(mocked: responses.RequestsMock, remedy: RemedyConnector) -> None:
-    """Nothing is fetched until rows are consumed, and only the pages consumed."""
+def test_listing_is_lazy_and_reads_one_page_ahead(
+    mocked: responses.RequestsMock, remedy: RemedyConnector
+) -> None:
+    """Nothing is fetched before rows are consumed; then at most the next page is fetched early."""
     login_ok(mocked)
-    mocked.get(f"{ENTRY}/CTM:Support%20Group", json=recorded("remedy", "list_support_group.json"))
+    page = recorded("remedy", "list_support_group.json")
+    mocked.get(f"{ENTRY}/CTM:Support%20Group", json=page)
     rows = remedy.find(SupportGroup)
     assert len(mocked.calls) == 0
     first = next(iter(rows))
+    remedy._prefetch.submit(lambda: None).result()  # let the read-ahead finish
     assert first.id == "APX990000000029"
-    assert len(mocked.calls) == 2  # login + one page
+    offsets = [query(c).get("offset") for c in mocked.calls[1:]]
+    assert offsets == ["0", "2"]  # the first page, and the one page read ahead
 
 
 def test_people_are_read_from_ctm_people(

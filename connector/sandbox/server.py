@@ -1,0 +1,259 @@
+"""Run the sandbox: `Sandbox.start(...)` in a background thread, or `serve(...)` blocking.
+
+    with Sandbox.start(port=0, seed="demo") as sb:
+        requests.post(sb.base_url + "/api/jwt/login", data={"username": "Allen", ...})
+
+The listening socket is bound before uvicorn starts, so `base_url` is usable at once: early
+connections wait in the socket's backlog, and no caller needs to poll for readiness.
+The database is a temporary file unless `db_path` is given; a seed ("demo", a file, a parsed
+`Seed`, or None / "empty" for none) is applied only to a new, empty database.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import Scope
+
+from connector.sandbox.api import ARApi, create_app
+from connector.sandbox.auth import DEFAULT_LIFETIME, Tokens
+from connector.sandbox.control import Control
+from connector.sandbox.engine import Engine
+from connector.sandbox.faults import FaultMiddleware, FaultRule, Faults
+from connector.sandbox.forms import ALL_FORMS
+from connector.sandbox.generate import generate_incidents
+from connector.sandbox.seed import Seed, load_seed
+from connector.sandbox.seeding import Seeder
+from connector.sandbox.store import Store
+from connector.sandbox.workflow import itsm_workflow
+
+DEMO_USER, DEMO_PASSWORD = "Allen", "password"  # the demo's support-staff user
+DEFAULT_USERS = {DEMO_USER: DEMO_PASSWORD, "Demo": "demo"}
+SeedSource = Seed | Path | str | None
+
+
+class Sandbox:
+    """An emulated AR System server over one SQLite file, with latency and fault controls."""
+
+    def __init__(
+        self,
+        *,
+        seed: SeedSource = "demo",
+        db_path: Path | str | None = None,
+        latency_ms: float = 0,
+        token_lifetime: float = DEFAULT_LIFETIME,
+        users: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._tmp = None if db_path else tempfile.TemporaryDirectory(prefix="smpm-sandbox-")
+        if self._tmp is not None:
+            db_path = Path(self._tmp.name) / "sandbox.sqlite3"
+        self.clock = clock
+        self.store = Store(Path(db_path or ""), ALL_FORMS)
+        self.engine = Engine(self.store, itsm_workflow(), clock)
+        try:
+            self._seed(seed)
+        except BaseException:
+            self.close()
+            raise
+        known = {**DEFAULT_USERS, **self.store.get_meta("users", {}), **(users or {})}
+        self.tokens = Tokens(known, lifetime=token_lifetime, clock=clock)
+        self.faults = Faults(latency_ms)
+        routes = Control(self.faults, self.tokens, self.generate_incidents).routes()
+        self.middleware = FaultMiddleware(
+            create_app(ARApi(self.engine, self.tokens), routes), self.faults
+        )
+        self.base_url = ""
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _seed(self, seed: SeedSource) -> None:
+        """Apply the seed to a new database; an existing one keeps its data."""
+        if seed is None or seed == "empty" or not self.store.is_empty():
+            return
+        parsed = seed if isinstance(seed, Seed) else load_seed(seed)
+        self.store.set_meta("users", Seeder(self.store, int(self.clock())).apply(parsed))
+
+    # -- running ------------------------------------------------------------------------------
+    @classmethod
+    def start(cls, port: int = 0, host: str = "127.0.0.1", **options: Any) -> Sandbox:
+        """A running sandbox on `host:port` (port 0: the OS picks one), served by a thread."""
+        sandbox = cls(**options)
+        try:
+            sock = sandbox._bind(host, port)
+        except OSError:
+            sandbox.close()
+            raise
+        thread = threading.Thread(
+            target=sandbox._server_for().run,
+            kwargs={"sockets": [sock]},
+            name=f"smpm-sandbox-{sandbox.port}",
+            daemon=True,
+        )
+        sandbox._thread = thread
+        thread.start()
+        return sandbox
+
+    def serve_forever(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8008,
+        ready: Callable[[Sandbox], None] | None = None,
+    ) -> None:
+        """Serve in this thread until interrupted (Ctrl+C); `ready` runs once listening."""
+        sock = self._bind(host, port)
+        if ready is not None:
+            ready(self)
+        try:
+            self._server_for(log_level="info").run(sockets=[sock])
+        finally:
+            self.close()
+
+    def _bind(self, host: str, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        self.port = sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{shown}:{self.port}"
+        return sock
+
+    def _server_for(self, log_level: str = "warning") -> uvicorn.Server:
+        config = uvicorn.Config(
+            self.middleware,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self.middleware.closer = _connection_closer(self._server)
+        return self._server
+
+    def stop(self) -> None:
+        """Stop serving and remove the temporary database."""
+        if self._server is not None:
+            self._server.should_exit = True
+            self.middleware.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- controls -----------------------------------------------------------------------------
+    def set_latency(self, ms: float) -> None:
+        self.faults.latency_ms = ms
+
+    def inject(
+        self,
+        status: int = 503,
+        count: int = 1,
+        *,
+        retry_after: str | int | None = None,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """The next `count` matching requests answer `status` with an AR error body."""
+        after = None if retry_after is None else str(retry_after)
+        self.faults.add(FaultRule("status", count, method, path_prefix, status, after, message))
+
+    def inject_reset(
+        self, count: int = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """The next `count` matching requests lose their connection without an answer."""
+        self.faults.add(FaultRule("reset", count, method, path_prefix))
+
+    def inject_delay(
+        self,
+        seconds: float,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """The next `count` matching requests wait `seconds` before being served."""
+        self.faults.add(FaultRule("delay", count, method, path_prefix, seconds=seconds))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def expire_tokens(self) -> int:
+        return self.tokens.expire_all()
+
+    def stats(self) -> dict[str, Any]:
+        return self.faults.stats()
+
+    def reset_stats(self) -> None:
+        self.faults.reset_stats()
+
+    def generate_incidents(
+        self, count: int, *, days: float = 30, open_ratio: float = 0.3, seed: int = 0
+    ) -> tuple[str, str]:
+        """Add `count` incidents in bulk; returns the first and last Incident Number."""
+        return generate_incidents(
+            self.store, count, now=int(self.clock()), days=days, open_ratio=open_ratio, seed=seed
+        )
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8008,
+    seed: SeedSource = "demo",
+    *,
+    db_path: Path | str | None = None,
+    latency_ms: float = 0,
+    token_lifetime: float = DEFAULT_LIFETIME,
+    users: Mapping[str, str] | None = None,
+    ready: Callable[[Sandbox], None] | None = None,
+) -> None:
+    """Serve the sandbox in the foreground (for `smpm sandbox --port N`) until Ctrl+C."""
+    sandbox = Sandbox(
+        seed=seed,
+        db_path=db_path,
+        latency_ms=latency_ms,
+        token_lifetime=token_lifetime,
+        users=users,
+    )
+    sandbox.serve_forever(host, port, ready)
+
+
+def _connection_closer(server: uvicorn.Server) -> Callable[[Scope], bool]:
+    """Abort the TCP connection a request came in on, with RST (SO_LINGER 0), not FIN."""
+
+    def close(scope: Scope) -> bool:
+        client = tuple(scope.get("client") or ())
+        for connection in list(server.server_state.connections):
+            if tuple(getattr(connection, "client", None) or ()) != client:
+                continue
+            transport = connection.transport  # type: ignore[attr-defined]
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+            return True
+        return False
+
+    return close

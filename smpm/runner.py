@@ -1,0 +1,133 @@
+"""Run one procedure now: check the settings against the ITSM, decide, apply (or just show).
+
+Used by `smpm run`, `smpm explain`, the scheduler and the webhook workers, so every trigger goes
+through the same checks and the same executor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from connector.base import Connector
+from connector.entities import Person
+from connector.errors import ConfigurationError
+from connector.filters import Field
+from procedures.catalog import procedure
+from procedures.directory import Directory
+from procedures.plan import Action, Plan
+from procedures.registry import Context
+from smpm.executor import Executor, RunReport
+from smpm.platforms import open_connector
+from smpm.settings import Settings
+from smpm.store import open_engine, utcnow
+
+log = logging.getLogger("smpm.runner")
+
+
+def log_notifier(recipient: str, message: str, action: Action) -> None:
+    """Default channel: the work note already informs; the log shows who was told."""
+    log.info("inform %s: %s", recipient, message, extra={"procedure": action.reason.procedure})
+
+
+def check_against_itsm(settings: Settings, connector: Connector) -> None:
+    """Names in the settings that the ITSM does not know stop the run, naming file and line."""
+    directory = Directory.load(connector, settings.contacts)
+    problems = list(_unknown_groups(settings, directory))
+    problems += list(_unknown_people(settings, connector))
+    if problems:
+        raise ConfigurationError(
+            "settings name things the ITSM does not have:\n  " + "\n  ".join(problems)
+        )
+
+
+def _unknown_groups(settings: Settings, directory: Directory) -> Iterable[str]:
+    assignment = settings.incident.assignment
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        (("incident", "assignment", "rules", i, "group"), rule.group)
+        for i, rule in enumerate(assignment.rules)
+    ]
+    if assignment.default_group:
+        named.append((("incident", "assignment", "default_group"), assignment.default_group))
+    known = sorted(directory.groups)
+    for loc, group in named:
+        if group not in directory.groups:
+            yield (
+                f"{settings.where(*loc)}: {'.'.join(map(str, loc))}: unknown support group "
+                f"{group!r}; the ITSM has {', '.join(known) or 'none'}"
+            )
+
+
+def _unknown_people(settings: Settings, connector: Connector) -> Iterable[str]:
+    logins = sorted(settings.roster.logins())
+    if not logins:
+        return
+    found = {p.login for p in connector.find(Person, Field("login").one_of(*logins))}
+    for login in logins:
+        if login not in found:
+            yield f"{settings.where('roster')}: roster: {login!r} is not a person in the ITSM"
+
+
+@contextmanager
+def session(
+    settings: Settings, connector_factory: Callable[[Settings], Connector] = open_connector
+) -> Iterator[Connector]:
+    connector = connector_factory(settings)
+    try:
+        yield connector
+    finally:
+        connector.close()
+
+
+def run_procedure(
+    settings: Settings,
+    name: str,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    trigger: str | None = None,
+    connector: Connector | None = None,
+) -> RunReport:
+    """Decide with the named procedure and apply the plan (or only plan it, for a dry run)."""
+    spec = procedure(name)
+    moment = now or utcnow()
+    with _connector(settings, connector) as c:
+        check_against_itsm(settings, c)
+        ctx = Context(c, settings.procedures(), moment, trigger or f"manual:{moment.isoformat()}")
+        plan = spec.run(ctx)
+        engine = open_engine(settings.database.url)
+        try:
+            return Executor(c, engine, notifier=log_notifier).apply(plan, dry_run=dry_run)
+        finally:
+            engine.dispose()
+
+
+def explain_record(
+    settings: Settings,
+    name: str,
+    record_id: str,
+    *,
+    now: datetime | None = None,
+    connector: Connector | None = None,
+) -> Plan:
+    """Which rule matches one record and why; writes nothing."""
+    spec = procedure(name)
+    if spec.explain is None:
+        raise ConfigurationError(
+            f"{name} has no per-record explanation; try `smpm run {name} --dry-run`"
+        )
+    with _connector(settings, connector) as c:
+        return spec.explain(
+            Context(c, settings.procedures(), now or utcnow(), f"explain:{record_id}"), record_id
+        )
+
+
+@contextmanager
+def _connector(settings: Settings, given: Connector | None) -> Iterator[Connector]:
+    if given is not None:
+        yield given
+        return
+    with session(settings) as c:
+        yield c
