@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connector.base import Connector
 from connector.entities import Service, SupportGroup
@@ -69,16 +69,17 @@ class RosterConfig(_Strict):
     on_duty: list[Shift] = Field(default_factory=list)
     absences: list[Shift] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _no_overlapping_duty(self) -> RosterConfig:
-        shifts = sorted(self.on_duty, key=lambda s: s.start)
+    @field_validator("on_duty")
+    @classmethod
+    def _no_overlapping_duty(cls, on_duty: list[Shift]) -> list[Shift]:
+        shifts = sorted(on_duty, key=lambda s: s.start)
         for before, after in itertools.pairwise(shifts):
             if after.start < before.end:
                 raise ValueError(
                     f"on-duty shifts overlap: {before.login!r} until {before.end.isoformat()} "
                     f"and {after.login!r} from {after.start.isoformat()}"
                 )
-        return self
+        return on_duty
 
     def on_duty_manager(self, when: datetime) -> str | None:
         return next((s.login for s in self.on_duty if s.covers(when)), None)

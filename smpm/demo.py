@@ -1,16 +1,21 @@
 """`smpm demo`: the product on the embedded sandbox ITSM, end to end, with nothing to install.
 
 Starts the sandbox in-process on a free loopback port, seeded with the demo organisation, and
-drives the real connector over real HTTP through a round trip an integration engineer would
-recognise: log in, read the organisation, register an incident request through the interface
-form, link it to a problem investigation, add a work note, change it, and read it back.
+1. drives the real connector over real HTTP through a round trip an integration engineer would
+   recognise: log in, read the organisation, register an incident request through the interface
+   form, link it to a problem investigation, add a work note, change it, read it back;
+2. runs the Incident Management procedures as an operator would: a dry run of the routing
+   (nothing written), the routing itself, the same run again (nothing changes), the SLA tracking
+   with its escalations (again twice), and the audit log of what was done and why.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -37,6 +42,13 @@ from connector.filters import Field
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from smpm.audit_log import audit_rows
+from smpm.render import report_table, table
+from smpm.runner import run_procedure
+from smpm.settings import Settings, load_settings
+from smpm.store import open_engine
+
+DEMO_SETTINGS = Path(__file__).with_name("demo.toml")
 
 Echo = Callable[[str], None]
 
@@ -44,6 +56,7 @@ Echo = Callable[[str], None]
 def run_demo(echo: Echo, *, latency_ms: int = 0) -> None:
     with Sandbox.start(port=0, seed="demo", latency_ms=latency_ms) as sandbox:
         echo(f"Embedded sandbox ITSM (AR System REST API) at {sandbox.base_url}")
+        echo(f"\n== 1. The connector, over HTTP ({'=' * 60}"[:100])
         options = RemedyOptions(
             base_url=sandbox.base_url,
             username=DEMO_USER,
@@ -52,7 +65,88 @@ def run_demo(echo: Echo, *, latency_ms: int = 0) -> None:
         )
         with RemedyConnector(options, load_platform_mapping("remedy")) as remedy:
             round_trip(remedy, echo)
-            echo(f"\nThe connector made {remedy.calls} API calls; see `smpm --help` for more.")
+            echo(f"\nThe connector made {remedy.calls} API calls.")
+        with tempfile.TemporaryDirectory(prefix="smpm-demo-") as state:
+            procedures_tour(demo_settings(sandbox.base_url, Path(state)), sandbox, echo)
+        echo("\nSee `smpm --help` for the commands, README.md for using smpm on your server.")
+
+
+def demo_settings(base_url: str, state: Path) -> Settings:
+    """The demo's settings: smpm/demo.toml plus the sandbox, a state database and a roster."""
+    now = datetime.now(UTC)
+    roster = {
+        "on_duty": [
+            {
+                "login": "Olivia",
+                "start": now - timedelta(hours=12),
+                "end": now + timedelta(hours=12),
+            }
+        ],
+        "absences": [
+            {"login": "Nate", "start": now - timedelta(days=1), "end": now + timedelta(days=2)}
+        ],
+    }
+    return load_settings(
+        DEMO_SETTINGS,
+        remedy={"url": base_url, "username": DEMO_USER, "password": DEMO_PASSWORD},
+        database={"url": f"sqlite:///{state / 'smpm-state.db'}"},
+        roster=roster,
+    )
+
+
+def procedures_tour(settings: Settings, sandbox: Sandbox, echo: Echo) -> None:
+    echo(f"\n== 2. Incident Management procedures {'=' * 70}"[:101])
+    echo("Roster: Olivia is the on-duty manager; Nate (owner of Network Connectivity) is away.")
+    step(echo, "P2 routing, as a dry run (`smpm run incident.assignment --dry-run`)")
+    before = _writes(sandbox)
+    echo(report_table(run_procedure(settings, "incident.assignment", dry_run=True)))
+    echo(f"-> ITSM writes during the dry run: {_writes(sandbox) - before}")
+    step(echo, "P2 routing, for real (`smpm run incident.assignment`)")
+    echo(report_table(run_procedure(settings, "incident.assignment")))
+    step(echo, "P2 routing again: the routed requests are no longer new and unassigned")
+    before = _writes(sandbox)
+    again = run_procedure(settings, "incident.assignment")
+    echo(
+        f"{again.count('skipped')} action(s) skipped, {again.count('applied')} applied; "
+        f"ITSM writes: {_writes(sandbox) - before}"
+    )
+    step(echo, "P3 SLA tracking (`smpm run incident.tracking`)")
+    echo(report_table(run_procedure(settings, "incident.tracking")))
+    step(echo, "P3 SLA tracking again, a run later: one escalation per request and threshold")
+    before = _writes(sandbox)
+    again = run_procedure(settings, "incident.tracking")
+    echo(
+        f"{again.count('skipped')} action(s) skipped, {again.count('applied')} applied; "
+        f"ITSM writes: {_writes(sandbox) - before}"
+    )
+    step(echo, "The audit log (`smpm audit`)")
+    engine = open_engine(settings.database.url)
+    rows = list(audit_rows(engine, limit=8))
+    engine.dispose()
+    echo(
+        table(
+            ("procedure", "action", "target", "outcome", "reason"),
+            (
+                (r["procedure"], r["action"], r["target_id"], r["outcome"], r["reason"])
+                for r in rows
+            ),
+            80,
+        )
+    )
+
+
+def step(echo: Echo, title: str) -> None:
+    echo(f"\n-- {title}")
+
+
+def _writes(sandbox: Sandbox) -> int:
+    """Requests that could change data (anything but GET and login/logout)."""
+    routes = sandbox.stats()["by_route"]
+    return sum(
+        n
+        for route, n in routes.items()
+        if not route.startswith("GET ") and "/api/jwt/" not in route
+    )
 
 
 def round_trip(remedy: RemedyConnector, echo: Echo) -> None:
@@ -103,7 +197,8 @@ def register_incident(remedy: RemedyConnector, echo: Echo) -> IncidentRequest:
     echo(
         f"\nRegistered incident request {created.id} through HPD:IncidentInterface_Create; "
         f"its Request ID for updates is {created.platform_id} (read back, as real "
-        f"integrations must). Priority computed by the server: {created.priority}."
+        f"integrations must). Priority computed by the server: "
+        f"{created.priority.value if created.priority else '?'}."
     )
     return created
 

@@ -21,32 +21,31 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], max_width: int 
 
 
 def _cell(value: Any, width: int) -> str:
-    text = "" if value is None else str(value)
-    text = " ".join(text.split())
+    return _clip(" ".join(("" if value is None else str(value)).split()), width)
+
+
+def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def report_table(report: RunReport) -> str:
+def report_table(report: RunReport, width: int = 100) -> str:
+    """One block per action: outcome, what changes on which record, and the rule behind it."""
     plan = report.plan
-    mode = "DRY RUN: nothing was written" if report.dry_run else f"run {report.run_id[:8]}"
-    head = f"{plan.procedure} ({mode}): {len(report.outcomes)} action(s)"
+    mode = "DRY RUN, nothing was written" if report.dry_run else f"run {report.run_id[:8]}"
+    lines = [f"{plan.procedure} ({mode}): {len(report.outcomes)} action(s)"]
     if not report.outcomes:
-        return head + "\n" + findings_table(plan)
-    rows = [
-        (
-            o.outcome,
-            o.action.kind.value,
-            o.action.target_label()
-            if o.result_id is None or o.action.kind.value != "create"
-            else f"{o.action.target_kind.value} {o.result_id}",
-            o.action.summary(),
-            o.detail or str(o.action.reason),
-        )
-        for o in report.outcomes
-    ]
-    return (
-        head + "\n" + table(("outcome", "action", "target", "change", "reason / detail"), rows, 70)
-    )
+        return lines[0] + "\n" + findings_table(plan)
+    for o in report.outcomes:
+        action = o.action
+        target = action.target_label()
+        if action.kind.value == "create" and o.result_id:
+            target = f"{action.target_kind.value} {o.result_id} (new)"
+        head = f"{o.outcome:<9} {action.kind.value:<9} {target}: {action.summary()}"
+        lines.append("  " + _clip(head, width - 2))
+        lines.append(" " * 12 + _clip(f"because {action.reason.rule}", 2 * width))
+        if o.detail:
+            lines.append(" " * 12 + _clip(o.detail, 2 * width))
+    return "\n".join(lines)
 
 
 def findings_table(plan: Plan) -> str:

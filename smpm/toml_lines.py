@@ -28,7 +28,7 @@ def _split(dotted: str) -> list[str]:
 def locate(text: str, loc: Sequence[str | int]) -> int | None:
     """1-based line of the deepest prefix of `loc` that the file defines, or None."""
     want = [str(p) for p in loc]
-    best_line, best_depth = None, 0
+    best_line, best_depth, first_child = None, 0, None
     table: list[str] = []
     counters: dict[tuple[str, ...], int] = {}
     in_multiline = False
@@ -58,6 +58,10 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
         depth = _common(candidate, want)
         if depth == len(candidate) and depth > best_depth:
             best_line, best_depth = number, depth
+        if first_child is None and depth == len(want) < len(candidate):
+            first_child = number
+    if best_depth < len(want) and first_child is not None:
+        return first_child
     return best_line
 
 

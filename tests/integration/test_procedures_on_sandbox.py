@@ -1,0 +1,287 @@
+"""Incident Management procedures end to end: settings, sandbox over HTTP, executor, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from connector.codec import load_platform_mapping
+from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, WorkNote
+from connector.enums import Impact, IncidentStatus, ProblemStatus, Urgency
+from connector.filters import Field
+from connector.remedy import RemedyConnector
+from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from mappings.loader import PlatformMapping
+from procedures.plan import Action, ActionKind, Plan, Reason
+from smpm.cli import main
+from smpm.demo import DEMO_SETTINGS, demo_settings
+from smpm.executor import Executor
+from smpm.runner import run_procedure
+from smpm.settings import Settings
+from smpm.store import open_engine
+from tests.integration.conftest import remedy_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fresh() -> Iterator[Sandbox]:
+    """A sandbox of its own: these tests change the demo organisation's records."""
+    with Sandbox.start(port=0, seed="demo") as running:
+        yield running
+
+
+@pytest.fixture
+def settings(fresh: Sandbox, tmp_path: Path) -> Settings:
+    return demo_settings(fresh.base_url, tmp_path)
+
+
+def writes(sandbox: Sandbox) -> int:
+    routes = sandbox.stats()["by_route"]
+    return sum(n for r, n in routes.items() if not r.startswith("GET ") and "/api/jwt/" not in r)
+
+
+def incidents(settings: Settings, fresh: Sandbox) -> dict[str, IncidentRequest]:
+    with remedy_for(fresh, _mapping()) as remedy:
+        return {i.id: i for i in remedy.find(IncidentRequest) if i.id}
+
+
+def _mapping() -> PlatformMapping:
+    return load_platform_mapping("remedy")
+
+
+def test_routing_outcomes_for_the_new_requests(settings: Settings, fresh: Sandbox) -> None:
+    """The demo's new requests land where the rule table says, with the rule as the reason."""
+    report = run_procedure(settings, "incident.assignment")
+    routed = {o.action.target_id: o.action.changes["assigned_group"] for o in report.outcomes}
+    assert routed == {
+        "INC000000000001": "Application Support",  # Online Banking login page
+        "INC000000000002": "Application Support",  # Payroll export job
+        "INC000000000003": "Capacity Management",  # CPU utilisation (infrastructure event)
+        "INC000000000010": "Database Administration",  # Data Warehouse nightly load
+        "INC000000000014": "Messaging",  # Email delivery delays
+    }
+    after = incidents(settings, fresh)
+    for number, group in routed.items():
+        assert after[number].assigned_group == group
+        assert after[number].status is IncidentStatus.ASSIGNED
+
+
+def test_dry_run_writes_nothing(settings: Settings, fresh: Sandbox) -> None:
+    """--dry-run reads and decides, and sends no write to the ITSM."""
+    before = writes(fresh)
+    report = run_procedure(settings, "incident.assignment", dry_run=True)
+    assert len(report.outcomes) == 5
+    assert {o.outcome for o in report.outcomes} == {"planned"}
+    assert writes(fresh) == before
+    assert all(
+        i.assigned_group is None
+        for n, i in incidents(settings, fresh).items()
+        if n in {"INC000000000001", "INC000000000002"}
+    )
+
+
+def test_exactly_one_escalation_after_several_runs(settings: Settings, fresh: Sandbox) -> None:
+    """Three tracking runs: the escalations of the first, and nothing more."""
+    first = run_procedure(settings, "incident.tracking")
+    applied = first.count("applied")
+    assert applied >= 6
+    escalated = {o.action.target_id for o in first.outcomes}
+    assert "INC000000000005" in escalated  # packet loss: outage past its resolution target
+    before = writes(fresh)
+    for _ in range(2):
+        again = run_procedure(settings, "incident.tracking")
+        assert again.count("applied") == 0
+        assert again.count("skipped") == applied
+    assert writes(fresh) == before
+    with remedy_for(fresh, _mapping()) as remedy:
+        notes = list(
+            remedy.find(
+                WorkNote, Field("parent_id") == "INC000000000005", within=RecordKind.INCIDENT
+            )
+        )
+    escalations = [n for n in notes if (n.summary or "").startswith("SLA escalation")]
+    assert len(escalations) == 1
+    assert "Olivia" in escalations[0].summary  # Nate, the owner, is away: the on-duty manager
+
+
+def test_a_crash_between_create_and_record_replays_cleanly(
+    settings: Settings, fresh: Sandbox
+) -> None:
+    """The ITSM created the problem, smpm died before recording it: the replay finds it."""
+    plan = Plan(procedure="test.crash", trigger="t")
+    plan.add(
+        Action(
+            kind=ActionKind.CREATE,
+            step="register",
+            trigger="incident:INC000000000005",
+            reason=Reason(process="Problem Management", procedure="P1 test", rule="crash test"),
+            target_kind=RecordKind.PROBLEM,
+            record=ProblemInvestigation(
+                summary="Crash test problem",
+                status=ProblemStatus.UNDER_REVIEW,
+                impact=Impact.MODERATE,
+                urgency=Urgency.MEDIUM,
+            ),
+        )
+    )
+    engine = open_engine(settings.database.url)
+
+    class DiesAfterCreate(RemedyConnector):
+        def create(self, entity: Any) -> Any:
+            super().create(entity)
+            raise SystemExit("killed")
+
+    with remedy_for(fresh, _mapping()) as remedy:
+        remedy.__class__ = DiesAfterCreate
+        with pytest.raises(SystemExit):
+            Executor(remedy, engine).apply(plan)
+    with remedy_for(fresh, _mapping()) as remedy:
+        report = Executor(remedy, engine).apply(plan)
+        key = report.outcomes[0].key
+        created = list(remedy.find(ProblemInvestigation, Field("correlation_id") == key))
+    assert report.outcomes[0].outcome == "recovered"
+    assert len(created) == 1
+    assert report.outcomes[0].result_id == created[0].id
+
+
+def config_file(tmp_path: Path, fresh: Sandbox, extra: str = "") -> Path:
+    text = DEMO_SETTINGS.read_text()
+    path = tmp_path / "smpm.toml"
+    path.write_text(
+        f'[remedy]\nurl = "{fresh.base_url}"\nusername = "{DEMO_USER}"\n\n'
+        f'[database]\nurl = "sqlite:///{tmp_path / "state.db"}"\n\n{text}\n{extra}'
+    )
+    return path
+
+
+def cli(path: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("SMPM_REMEDY__PASSWORD", DEMO_PASSWORD)
+    return CliRunner().invoke(main, ["--config", str(path), *args])
+
+
+def test_cli_run_explain_and_audit(
+    tmp_path: Path, fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule tester, a dry run, a run and the audit, as an operator types them."""
+    path = config_file(tmp_path, fresh)
+    explained = cli(
+        path,
+        "explain",
+        "incident.assignment",
+        "--record",
+        "INC000000000010",
+        monkeypatch=monkeypatch,
+    )
+    assert explained.exit_code == 0, explained.output
+    assert "routing rule 'data-warehouse-loads' (priority 40) matched" in explained.output
+    dry = cli(path, "run", "incident.assignment", "--dry-run", "--json", monkeypatch=monkeypatch)
+    assert dry.exit_code == 0, dry.output
+    assert '"dry_run": true' in dry.output
+    ran = cli(path, "run", "incident.assignment", monkeypatch=monkeypatch)
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.count("applied") == 5
+    audit = cli(path, "audit", "--procedure", "incident.assignment", monkeypatch=monkeypatch)
+    assert audit.exit_code == 0, audit.output
+    assert audit.output.count("applied") == 5
+    one = cli(path, "audit", "--record", "INC000000000003", "--json", monkeypatch=monkeypatch)
+    assert one.output.count('"target_id": "INC000000000003"') == 1
+    assert "routing rule 'monitoring-warnings'" in one.output
+
+
+def test_check_passes_on_the_sandbox(
+    tmp_path: Path, fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every mapped form and field exists on the sandbox; check says so and exits 0."""
+    result = cli(config_file(tmp_path, fresh), "check", monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "All 23 mapped forms and their fields exist." in result.output
+
+
+def test_check_names_a_missing_field(
+    tmp_path: Path, fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = '[mapping.kinds.incident.fields]\ncorrelation_id = "Vendor Tikcet Number"\n'
+    result = cli(config_file(tmp_path, fresh, extra), "check", monkeypatch=monkeypatch)
+    assert result.exit_code == 1
+    assert (
+        "HPD:IncidentInterface (incident records): missing fields 'Vendor Tikcet Number'"
+        in result.output
+    )
+
+
+def test_check_reports_wrong_credentials(
+    tmp_path: Path, fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config_file(tmp_path, fresh)
+    monkeypatch.setenv("SMPM_REMEDY__PASSWORD", "wrong")
+    result = CliRunner().invoke(main, ["--config", str(path), "check"])
+    assert result.exit_code == 1
+    assert "login refused" in result.output and "ERROR (623)" in result.output
+
+
+def test_unknown_group_in_a_rule_is_named_with_file_and_line(
+    tmp_path: Path, fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule that routes to a group the ITSM does not have stops the run before any write."""
+    extra = (
+        '[[incident.assignment.rules]]\nname = "typo"\npriority = 99\n'
+        'group = "Netwrok Operations"\nmatch = { service = "Email" }\n'
+    )
+    path = config_file(tmp_path, fresh, extra)
+    before = writes(fresh)
+    result = cli(path, "run", "incident.assignment", monkeypatch=monkeypatch)
+    assert result.exit_code == 1
+    line = path.read_text().splitlines().index('group = "Netwrok Operations"') + 1
+    assert (
+        f"{path}:{line}: incident.assignment.rules.4.group: unknown support group "
+        "'Netwrok Operations'" in result.output
+    )
+    assert writes(fresh) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle", "problem"),
+    [
+        (
+            '[[incident.assignment.rules]]\nname = "bad"\npriority = 98\ngroup = "Messaging"\n'
+            'match = { summary_regex = "(unclosed" }\n',
+            "match = { summary_regex",
+            "not a valid regular expression",
+        ),
+        (
+            '[[incident.assignment.rules]]\nname = "dup"\npriority = 20\ngroup = "Messaging"\n'
+            'match = { service = "Email" }\n',
+            "[[incident.assignment.rules]]",
+            "share priority 20",
+        ),
+        (
+            '[[roster.on_duty]]\nlogin = "Olivia"\nstart = 2026-11-25T08:00:00Z\n'
+            'end = 2026-11-25T20:00:00Z\n[[roster.on_duty]]\nlogin = "Mary"\n'
+            "start = 2026-11-25T19:00:00Z\nend = 2026-11-26T08:00:00Z\n",
+            "[[roster.on_duty]]",
+            "on-duty shifts overlap",
+        ),
+    ],
+    ids=["bad regex", "overlapping priorities", "overlapping roster shifts"],
+)
+def test_bad_rules_and_rosters_are_rejected_at_load(
+    tmp_path: Path,
+    fresh: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: str,
+    needle: str,
+    problem: str,
+) -> None:
+    """The error names the file, the line and the problem; nothing is run."""
+    path = config_file(tmp_path, fresh, extra)
+    result = cli(path, "run", "incident.assignment", monkeypatch=monkeypatch)
+    assert result.exit_code == 1
+    assert problem in result.output
+    assert f"{path}:" in result.output
+    reported = int(result.output.split(f"{path}:")[1].split(":")[0])
+    assert needle in path.read_text().splitlines()[reported - 1]
