@@ -115,6 +115,28 @@ def _short(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def note_action(
+    *,
+    on: RecordKind,
+    record: str | Ref | None,
+    step: str,
+    trigger: str,
+    reason: Reason,
+    summary: str,
+    text: str,
+) -> Action:
+    """A work note on a record: how SMPM's "informs X" reaches X where they work."""
+    return Action(
+        kind=ActionKind.ADD_NOTE,
+        step=step,
+        trigger=trigger,
+        reason=reason,
+        target_kind=on,
+        target_id=record,
+        note=WorkNote(parent_kind=on, parent_id=str(record), summary=summary, text=text),
+    )
+
+
 class Finding(BaseModel):
     """What a procedure concluded about one record, acted on or not (for `smpm explain`)."""
 

@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from connector.base import Connector
+from procedures.directory import Directory
 from procedures.plan import Plan
 
 if TYPE_CHECKING:
     from procedures.config import ProceduresConfig
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
     """What a procedure run gets: a connector to read through, its settings, and the time."""
 
@@ -27,6 +28,13 @@ class Context:
     config: ProceduresConfig
     now: datetime
     trigger: str = "manual"
+    _directory: Directory | None = field(default=None, repr=False)
+
+    def directory(self) -> Directory:
+        """Services and groups with their people, read once per run however often asked."""
+        if self._directory is None:
+            self._directory = Directory.load(self.connector, self.config.contacts)
+        return self._directory
 
 
 @dataclass(frozen=True)

@@ -98,43 +98,48 @@ class Executor:
 
     def apply(self, plan: Plan, *, dry_run: bool = False) -> RunReport:
         report = RunReport(plan, uuid.uuid4().hex, dry_run)
+        keys = [idempotency_key(plan.procedure, a.trigger, a.step) for a in plan.actions]
+        if dry_run:
+            report.outcomes = [
+                Outcome(a, k, PLANNED) for a, k in zip(plan.actions, keys, strict=True)
+            ]
+            return report
+        states = self._states(keys)
         results: dict[tuple[str, str], str | None] = {}
-        for action in plan.actions:
-            key = idempotency_key(plan.procedure, action.trigger, action.step)
-            if dry_run:
-                report.outcomes.append(Outcome(action, key, PLANNED))
-                continue
-            outcome = self._apply_one(plan, action, key, results)
+        for action, key in zip(plan.actions, keys, strict=True):
+            outcome = self._apply_one(plan, action, key, states.get(key), results)
             ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED)
             results[(action.trigger, action.step)] = outcome.result_id if ok else None
             report.outcomes.append(outcome)
             if outcome.outcome != SKIPPED:
-                self._audit(report.run_id, plan, outcome)
+                self._record(report.run_id, plan, outcome, done=ok)
+                states[key] = {
+                    "status": "done" if ok else "pending",
+                    "updated_at": self.clock(),
+                    "result_id": outcome.result_id,
+                }
         return report
 
     # -- one action -----------------------------------------------------------------------------
     def _apply_one(
-        self, plan: Plan, action: Action, key: str, results: dict[tuple[str, str], str | None]
+        self,
+        plan: Plan,
+        action: Action,
+        key: str,
+        state: dict[str, Any] | None,
+        results: dict[tuple[str, str], str | None],
     ) -> Outcome:
         try:
             action = _resolve_refs(action, results)
         except _Blocked as blocked:
             return Outcome(action, key, BLOCKED, str(blocked))
-        state = self._state(key)
         if state is not None and state["status"] == "done":
-            return Outcome(
-                action,
-                key,
-                SKIPPED,
-                f"already applied {state['updated_at']:%Y-%m-%d %H:%M}",
-                state["result_id"],
-            )
-        recovering = state is not None
+            when = f"already applied {state['updated_at']:%Y-%m-%d %H:%M}"
+            return Outcome(action, key, SKIPPED, when, state["result_id"])
         try:
-            if recovering:
+            if state is not None:
                 found = self._already_written(action, key)
                 if found is not None:
-                    self._mark_done(key, found)
                     return Outcome(
                         action, key, RECOVERED, "found the earlier write in the ITSM", found
                     )
@@ -143,7 +148,6 @@ class Executor:
             result_id = self._write(action, key)
         except (ConnectorError, ConfigurationError, ValueError) as exc:
             return Outcome(action, key, FAILED, str(exc))
-        self._mark_done(key, result_id)
         return Outcome(action, key, APPLIED, "", result_id)
 
     def _write(self, action: Action, key: str) -> str | None:
@@ -196,12 +200,15 @@ class Executor:
         return None  # updates are absolute; notifications cannot be asked about: write again
 
     # -- state ----------------------------------------------------------------------------------
-    def _state(self, key: str) -> dict[str, Any] | None:
+    def _states(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """What the store knows of these keys, read in a few queries rather than one per key."""
+        found: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(select(idempotency).where(idempotency.c.key == key)).mappings().first()
-            )
-        return dict(row) if row else None
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = conn.execute(select(idempotency).where(idempotency.c.key.in_(chunk)))
+                found |= {row["key"]: dict(row) for row in rows.mappings()}
+        return found
 
     def _mark_pending(self, plan: Plan, action: Action, key: str) -> None:
         now = self.clock()
@@ -219,18 +226,17 @@ class Executor:
                 )
             )
 
-    def _mark_done(self, key: str, result_id: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(idempotency)
-                .where(idempotency.c.key == key)
-                .values(status="done", result_id=result_id, updated_at=self.clock())
-            )
-
-    def _audit(self, run_id: str, plan: Plan, outcome: Outcome) -> None:
+    def _record(self, run_id: str, plan: Plan, outcome: Outcome, *, done: bool) -> None:
+        """The key's final state and the audit row, in one transaction."""
         action = outcome.action
         target = outcome.result_id if action.kind is ActionKind.CREATE else action.target_id
         with self.engine.begin() as conn:
+            if done:
+                conn.execute(
+                    update(idempotency)
+                    .where(idempotency.c.key == outcome.key)
+                    .values(status="done", result_id=outcome.result_id, updated_at=self.clock())
+                )
             conn.execute(
                 insert(audit).values(
                     at=self.clock(),

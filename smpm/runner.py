@@ -32,9 +32,8 @@ def log_notifier(recipient: str, message: str, action: Action) -> None:
     log.info("inform %s: %s", recipient, message, extra={"procedure": action.reason.procedure})
 
 
-def check_against_itsm(settings: Settings, connector: Connector) -> None:
+def check_against_itsm(settings: Settings, connector: Connector, directory: Directory) -> None:
     """Names in the settings that the ITSM does not know stop the run, naming file and line."""
-    directory = Directory.load(connector, settings.contacts)
     problems = list(_unknown_groups(settings, directory))
     problems += list(_unknown_people(settings, connector))
     if problems:
@@ -94,8 +93,8 @@ def run_procedure(
     spec = procedure(name)
     moment = now or utcnow()
     with _connector(settings, connector) as c:
-        check_against_itsm(settings, c)
         ctx = Context(c, settings.procedures(), moment, trigger or f"manual:{moment.isoformat()}")
+        check_against_itsm(settings, c, ctx.directory())
         plan = spec.run(ctx)
         engine = open_engine(settings.database.url)
         try:

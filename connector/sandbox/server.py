@@ -30,6 +30,7 @@ from connector.sandbox.engine import Engine
 from connector.sandbox.faults import FaultMiddleware, FaultRule, Faults
 from connector.sandbox.forms import ALL_FORMS
 from connector.sandbox.generate import generate_incidents
+from connector.sandbox.generate_slm import attach_measurements
 from connector.sandbox.seed import Seed, load_seed
 from connector.sandbox.seeding import Seeder
 from connector.sandbox.store import Store
@@ -210,12 +211,25 @@ class Sandbox:
         self.faults.reset_stats()
 
     def generate_incidents(
-        self, count: int, *, days: float = 30, open_ratio: float = 0.3, seed: int = 0
+        self,
+        count: int,
+        *,
+        days: float = 30,
+        open_ratio: float = 0.3,
+        seed: int = 0,
+        measurements: bool = False,
     ) -> tuple[str, str]:
-        """Add `count` incidents in bulk; returns the first and last Incident Number."""
-        return generate_incidents(
-            self.store, count, now=int(self.clock()), days=days, open_ratio=open_ratio, seed=seed
+        """Add `count` incidents in bulk; returns the first and last Incident Number.
+
+        With `measurements`, the open ones get their SLM measurements as the workflow would.
+        """
+        now = int(self.clock())
+        first, last = generate_incidents(
+            self.store, count, now=now, days=days, open_ratio=open_ratio, seed=seed
         )
+        if measurements:
+            attach_measurements(self.store, first, last, now)
+        return first, last
 
 
 def serve(

@@ -20,13 +20,13 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connector.entities import IncidentRequest, RecordKind, WorkNote
+from connector.entities import IncidentRequest, RecordKind
 from connector.enums import IncidentStatus
 from connector.filters import Field as F
 from connector.filters import Filter
 from procedures.directory import Directory
 from procedures.incident.matching import Match
-from procedures.plan import Action, ActionKind, Plan, Reason
+from procedures.plan import Action, ActionKind, Plan, Reason, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
@@ -85,7 +85,7 @@ def candidates_filter() -> Filter:
 
 def gather(ctx: Context) -> tuple[list[IncidentRequest], Directory]:
     incidents = list(ctx.connector.find(IncidentRequest, candidates_filter()))
-    return incidents, Directory.load(ctx.connector, ctx.config.contacts)
+    return incidents, ctx.directory()
 
 
 def decide(
@@ -209,19 +209,14 @@ def _flag_reopened(incident: IncidentRequest, plan: Plan) -> None:
 
 def _note(incident: IncidentRequest, summary: str, why: str, step: str, plan: Plan) -> None:
     plan.add(
-        Action(
-            kind=ActionKind.ADD_NOTE,
+        note_action(
+            on=RecordKind.INCIDENT,
+            record=incident.id,
             step=step,
             trigger=f"incident:{incident.id}",
             reason=reason(why),
-            target_kind=RecordKind.INCIDENT,
-            target_id=incident.id,
-            note=WorkNote(
-                parent_kind=RecordKind.INCIDENT,
-                parent_id=str(incident.id),
-                summary=summary,
-                text=f"{PROCESS} {PROCEDURE}: {why}.",
-            ),
+            summary=summary,
+            text=f"{PROCESS} {PROCEDURE}: {why}.",
         )
     )
 
@@ -233,7 +228,7 @@ def run(ctx: Context) -> Plan:
 
 def explain(ctx: Context, record_id: str) -> Plan:
     incident = ctx.connector.get(IncidentRequest, record_id)
-    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    directory = ctx.directory()
     plan = Plan(procedure=NAME, trigger=f"explain:{record_id}")
     if incident.status is not IncidentStatus.NEW or incident.assigned_group:
         plan.note(

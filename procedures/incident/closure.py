@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.entities import IncidentRequest, RecordKind, WorkNote
 from connector.enums import IncidentStatus, NoteType
 from connector.filters import Field as F
-from procedures.plan import Action, ActionKind, Plan, Reason
+from procedures.plan import Action, ActionKind, Plan, Reason, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
@@ -155,19 +155,14 @@ def _reopen(incident: IncidentRequest, note: WorkNote, keyword: str, plan: Plan)
         )
     )
     plan.add(
-        Action(
-            kind=ActionKind.ADD_NOTE,
+        note_action(
+            on=RecordKind.INCIDENT,
+            record=incident.id,
             step="reopen-note",
             trigger=trigger,
             reason=reason(why),
-            target_kind=RecordKind.INCIDENT,
-            target_id=incident.id,
-            note=WorkNote(
-                parent_kind=RecordKind.INCIDENT,
-                parent_id=str(incident.id),
-                summary="Reopened: requester rejected the solution",
-                text=f"{PROCESS} {PROCEDURE}: {why}. Requester's words: {note.text[:500]}",
-            ),
+            summary="Reopened: requester rejected the solution",
+            text=f"{PROCESS} {PROCEDURE}: {why}. Requester's words: {note.text[:500]}",
         )
     )
     plan.note(str(incident.id), "reopen", why)

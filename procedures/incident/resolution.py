@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.base import Connector
-from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation, WorkNote
+from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
 from connector.enums import IncidentStatus, ProblemStatus, RelationType
 from connector.filters import Field as F
 from connector.filters import Filter
 from procedures.directory import Directory
-from procedures.plan import Action, ActionKind, Plan, Reason, Ref
+from procedures.plan import Action, ActionKind, Plan, Reason, Ref, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
@@ -175,26 +175,21 @@ def consider(
         )
     )
     plan.add(
-        Action(
-            kind=ActionKind.ADD_NOTE,
+        note_action(
+            on=RecordKind.PROBLEM,
+            record=target,
             step="inform-problem-coordinator",
             trigger=trigger,
             reason=reason(why),
-            target_kind=RecordKind.PROBLEM,
-            target_id=target,
-            note=WorkNote(
-                parent_kind=RecordKind.PROBLEM,
-                parent_id=str(target),
-                summary=f"Recurring incident {incident.id}",
-                text=f"{PROCESS} {PROCEDURE}: {incident.id} '{incident.summary}' {why}.",
-            ),
+            summary=f"Recurring incident {incident.id}",
+            text=f"{PROCESS} {PROCEDURE}: {incident.id} '{incident.summary}' {why}.",
         )
     )
     plan.note(str(incident.id), "problem coordinator informed", why)
 
 
 def run(ctx: Context) -> Plan:
-    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    directory = ctx.directory()
     return decide(gather(ctx), directory, ctx.config.incident.resolution, ctx.trigger)
 
 

@@ -80,7 +80,7 @@ def route_for_approval(article: KnowledgeArticle, directory: Directory, plan: Pl
 
 def run(ctx: Context) -> Plan:
     articles = ctx.connector.find(KnowledgeArticle, F("status") == ArticleStatus.PROPOSED)
-    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    directory = ctx.directory()
     return decide(articles, directory, ctx.trigger)
 
 

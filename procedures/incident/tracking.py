@@ -32,12 +32,11 @@ from connector.entities import (
     RecordKind,
     ServiceTarget,
     TargetKind,
-    WorkNote,
 )
 from connector.enums import Impact, IncidentStatus, ServiceType
 from connector.filters import Field as F
 from procedures.directory import Directory, RosterConfig
-from procedures.plan import Action, ActionKind, Plan, Reason
+from procedures.plan import Action, ActionKind, Plan, Reason, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
@@ -62,7 +61,11 @@ class TrackingConfig(BaseModel):
     )
     outage_min_impact: Impact = Impact.SIGNIFICANT
     resolution_target_pattern: str = Field(default=r"(?i)resol", description="matches SLA titles")
-    ids_per_query: int = Field(default=200, ge=1, le=1000)
+    # Incident numbers per OR-query: ~60 URL characters each, so 100 stay under 8 KB (Jetty's
+    # default request-line limit). Beyond `max_id_queries` such queries, one scan of the open
+    # requests costs fewer calls than asking for them by number.
+    ids_per_query: int = Field(default=100, ge=1, le=500)
+    max_id_queries: int = Field(default=5, ge=0)
 
     def is_outage(self, incident: IncidentRequest) -> bool:
         if incident.service_type not in self.outage_service_types or incident.impact is None:
@@ -97,16 +100,20 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 def gather_breaches(connector: Connector, config: TrackingConfig) -> list[Breach]:
     """Targets at warning or missed, joined to their open incident requests.
 
-    One listing of the breaching targets, then the incidents they name, many ids per query, so
-    the calls made stay close to the pages that must be read.
+    One listing of the breaching targets; then their incidents, by number when they are few,
+    or by one scan of the open requests when asking by number would take more calls.
     """
     targets = list(connector.find(ServiceTarget, F("status").one_of(*BREACHING)))
     ids = sorted({t.request_id for t in targets if t.request_id})
-    open_statuses = [s for s in IncidentStatus if s.is_open]
+    open_now = F("status").one_of(*(s for s in IncidentStatus if s.is_open))
     incidents: dict[str, IncidentRequest] = {}
-    for chunk in _chunks(ids, config.ids_per_query):
-        where = F("id").one_of(*chunk) & F("status").one_of(*open_statuses)
-        incidents |= {i.id: i for i in connector.find(IncidentRequest, where) if i.id}
+    if len(ids) > config.ids_per_query * config.max_id_queries:
+        wanted = set(ids)
+        incidents = {i.id: i for i in connector.find(IncidentRequest, open_now) if i.id in wanted}
+    else:
+        for chunk in _chunks(ids, config.ids_per_query):
+            found = connector.find(IncidentRequest, F("id").one_of(*chunk) & open_now)
+            incidents |= {i.id: i for i in found if i.id}
     return [Breach(incidents[t.request_id], t) for t in targets if t.request_id in incidents]
 
 
@@ -193,19 +200,14 @@ def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
         return
     rsn = reason(why)
     plan.add(
-        Action(
-            kind=ActionKind.ADD_NOTE,
+        note_action(
+            on=RecordKind.INCIDENT,
+            record=incident.id,
             step="escalation-note",
             trigger=trigger,
             reason=rsn,
-            target_kind=RecordKind.INCIDENT,
-            target_id=incident.id,
-            note=WorkNote(
-                parent_kind=RecordKind.INCIDENT,
-                parent_id=str(incident.id),
-                summary=f"SLA escalation: {person} informed",
-                text=f"{rsn}.",
-            ),
+            summary=f"SLA escalation: {person} informed",
+            text=f"{rsn}.",
         )
     )
     plan.add(
@@ -226,7 +228,7 @@ def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
 def run(ctx: Context) -> Plan:
     config = ctx.config.incident.tracking
     breaches = gather_breaches(ctx.connector, config)
-    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    directory = ctx.directory()
     return decide(breaches, directory, ctx.config.roster, config, ctx.now, ctx.trigger)
 
 
@@ -234,7 +236,7 @@ def explain(ctx: Context, record_id: str) -> Plan:
     config = ctx.config.incident.tracking
     incident = ctx.connector.get(IncidentRequest, record_id)
     targets = list(ctx.connector.find(ServiceTarget, F("request_id") == record_id))
-    directory = Directory.load(ctx.connector, ctx.config.contacts)
+    directory = ctx.directory()
     plan = Plan(procedure=NAME, trigger=f"explain:{record_id}")
     if not targets:
         plan.note(record_id, "nothing to track", "no service target is attached to this request")

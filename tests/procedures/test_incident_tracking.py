@@ -195,3 +195,20 @@ def test_run_plans_without_writing() -> None:
     plan = run(Context(fake, ProceduresConfig(), NOW))
     assert len(plan.actions) == 2
     assert fake.writes == []
+
+
+@pytest.mark.parametrize(("per_query", "max_queries", "reads"), [(1, 5, 1 + 3), (1, 2, 1 + 1)],
+                         ids=["few breaches: by number", "many breaches: one scan"])
+def test_gather_asks_by_number_or_scans_whichever_needs_fewer_calls(
+    per_query: int, max_queries: int, reads: int
+) -> None:
+    """Breaching requests are fetched by number while that is cheaper than one scan."""
+    fake = FakeConnector().add(
+        *(incident(id=f"INC{n}", **OUTAGE) for n in range(1, 4)),
+        *(ServiceTarget(id=f"S{n}", request_id=f"INC{n}", status=MeasurementStatus.MISSED)
+          for n in range(1, 4)),
+    )
+    config = TrackingConfig(ids_per_query=per_query, max_id_queries=max_queries)
+    breaches = gather_breaches(fake, config)
+    assert sorted(b.incident.id for b in breaches) == ["INC1", "INC2", "INC3"]
+    assert fake.reads == reads
