@@ -17,19 +17,15 @@ from connector.errors import ConfigurationError
 from connector.filters import Field
 from procedures.catalog import procedure
 from procedures.directory import Directory
-from procedures.plan import Action, Plan
+from procedures.plan import Plan
 from procedures.registry import Context
 from smpm.executor import Executor, RunReport
+from smpm.notify import build_notifier
 from smpm.platforms import open_connector
 from smpm.settings import Settings
 from smpm.store import open_engine, utcnow
 
 log = logging.getLogger("smpm.runner")
-
-
-def log_notifier(recipient: str, message: str, action: Action) -> None:
-    """Default channel: the work note already informs; the log shows who was told."""
-    log.info("inform %s: %s", recipient, message, extra={"procedure": action.reason.procedure})
 
 
 def check_against_itsm(settings: Settings, connector: Connector, directory: Directory) -> None:
@@ -98,7 +94,8 @@ def run_procedure(
         plan = spec.run(ctx)
         engine = open_engine(settings.database.url)
         try:
-            return Executor(c, engine, notifier=log_notifier).apply(plan, dry_run=dry_run)
+            notifier = build_notifier(settings.notify, c)
+            return Executor(c, engine, notifier=notifier).apply(plan, dry_run=dry_run)
         finally:
             engine.dispose()
 

@@ -32,9 +32,12 @@ from connector.http import HttpOptions
 from procedures.config import ProceduresConfig
 from procedures.directory import ContactsConfig, RosterConfig
 from procedures.incident.config import IncidentConfig
+from smpm.notify import NotifySection
 from smpm.toml_lines import locate
 
-SECRET_KEYS = frozenset({"password", "auth_string", "client_secret", "token", "api_key"})
+SECRET_KEYS = frozenset(
+    {"password", "auth_string", "client_secret", "token", "api_key", "chat_webhook_url"}
+)
 DEFAULT_CONFIG = Path("smpm.toml")
 
 
@@ -109,6 +112,7 @@ class Settings(BaseSettings):
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     roster: RosterConfig = Field(default_factory=RosterConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
+    notify: NotifySection = Field(default_factory=NotifySection)
     source: str = Field(default="(defaults)", exclude=True)
 
     def procedures(self) -> ProceduresConfig:
