@@ -14,8 +14,9 @@
             ├── InvalidResponse      a body we cannot read (an HTML page from a proxy, say)
             └── TLSError             the server's certificate could not be verified
 
-Platform errors are translated in exactly one function per platform (`remedy.translate_error`,
-`servicenow.translate_error`). Messages name the platform's own words and say what to check.
+Platform errors are translated in exactly one function per platform
+(`remedy_errors.translate_error`, and the ServiceNow one beside it). Messages quote the
+platform's own words and say what to check.
 Messages never contain credentials or tokens: they are built from response bodies and URLs only.
 """
 

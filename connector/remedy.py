@@ -16,7 +16,6 @@ Follows `../shared/reference/remedy-rest-api.md` (section numbers in brackets):
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,23 +32,17 @@ from connector.base import E
 from connector.codec import KindCodec
 from connector.entities import Entity, RecordKind, Relation, WorkNote
 from connector.errors import (
-    AuthenticationFailed,
     ConfigurationError,
-    ConnectorError,
-    FormNotFound,
     InvalidResponse,
     NotFound,
-    PermissionDenied,
-    PlatformMessage,
-    RateLimited,
-    Rejected,
-    Unavailable,
 )
 from connector.filters import Field, Filter
-from connector.http import HttpOptions, make_session, retry_after_seconds, safe_url, send
+from connector.http import HttpOptions, make_session, safe_url, send
 from connector.qualification import render
 from connector.remedy_auth import RemedyAuth, RemedyCredentials
-from mappings.loader import ParentForm, PlatformMapping, RelationSource
+from connector.remedy_errors import body_excerpt, translate_error
+from connector.remedy_layouts import NoteLayout, RelationLayout
+from mappings.loader import PlatformMapping
 
 log = logging.getLogger("smpm.remedy")
 
@@ -71,67 +64,6 @@ class RemedyOptions:
     refresh_margin: float = 300.0
     http: HttpOptions = field(default_factory=HttpOptions)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
-
-
-# -- errors -------------------------------------------------------------------------------------
-def parse_messages(response: requests.Response) -> tuple[PlatformMessage, ...]:
-    """Remedy's error array; tolerates one object, missing keys and non-JSON bodies [2.7]."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ()
-    items = body if isinstance(body, list) else [body]
-    return tuple(
-        _message(item) for item in items if isinstance(item, dict) and "messageText" in item
-    )
-
-
-def _message(item: Mapping[str, Any]) -> PlatformMessage:
-    number = item.get("messageNumber")
-    return PlatformMessage(
-        number=int(number) if str(number).isdigit() else None,
-        text=str(item.get("messageText") or ""),
-        appended=item.get("messageAppendedText") or item.get("appendedText"),
-        kind=item.get("messageType"),
-    )
-
-
-def body_excerpt(response: requests.Response) -> str:
-    text = re.sub(r"<[^>]+>", " ", response.text or "")
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:200] or "(empty body)"
-
-
-def translate_error(response: requests.Response, doing: str) -> ConnectorError:
-    """The one place where Remedy's error answers become smpm exceptions."""
-    messages = parse_messages(response)
-    numbers = {m.number for m in messages}
-    status = response.status_code
-    detail = "; ".join(str(m) for m in messages) or body_excerpt(response)
-    kw: dict[str, Any] = {
-        "status": status,
-        "messages": messages,
-        "url": safe_url(response.url or ""),
-    }
-    text = f"Remedy {doing}: HTTP {status}: {detail}"
-    if 623 in numbers or status == 401:
-        return AuthenticationFailed(f"{text}. Check the Remedy user name and password", **kw)
-    if 303 in numbers:
-        return FormNotFound(f"{text}. Check the form name in the mapping", **kw)
-    if 302 in numbers or (status == 404 and messages):
-        return NotFound(text, **kw)
-    if status == 403:
-        return PermissionDenied(f"{text}. The AR user lacks a permission for this", **kw)
-    if status == 429:
-        return RateLimited(text, retry_after=retry_after_seconds(response), **kw)
-    if status >= 500:
-        return Unavailable(text, **kw)
-    if not messages:
-        return InvalidResponse(
-            f"{text}. This is not an AR System answer; check the URL and any proxy in between",
-            **kw,
-        )
-    return Rejected(text, **kw)
 
 
 # -- URLs and pages -----------------------------------------------------------------------------
@@ -180,7 +112,6 @@ class RemedyConnector:
             options.http,
             refresh_margin=options.refresh_margin,
             clock=options.clock,
-            translate_error=translate_error,
         )
         self.session.auth = self.auth
         self._lock = threading.RLock()
@@ -385,20 +316,20 @@ class RemedyConnector:
         )
 
     def add_note(self, note: WorkNote) -> WorkNote:
-        layout = _NoteLayout(self, note.parent_kind)
+        layout = NoteLayout(self, note.parent_kind)
         values = layout.encode(note)
         self.post_entry(layout.parent.form, values, [])
         return note
 
     def relate(self, relation: Relation) -> Relation:
-        layout = _RelationLayout(self, relation.source_kind)
+        layout = RelationLayout(self, relation.source_kind)
         self.post_entry(layout.source.form, layout.encode(relation), [])
         return relation
 
     def _find_notes(
         self, where: Filter | None, within: RecordKind, limit: int | None
     ) -> Iterator[WorkNote]:
-        layout = _NoteLayout(self, within)
+        layout = NoteLayout(self, within)
         q = render(layout.translate(where)) if where is not None else None
         for values in self.list_entries(
             layout.parent.form,
@@ -412,7 +343,7 @@ class RemedyConnector:
     def _find_relations(
         self, where: Filter | None, within: RecordKind, limit: int | None
     ) -> Iterator[Relation]:
-        layout = _RelationLayout(self, within)
+        layout = RelationLayout(self, within)
         q = render(layout.translate(where)) if where is not None else None
         for values in self.list_entries(
             layout.source.form,
@@ -441,138 +372,3 @@ def _need(within: RecordKind | None, what: str) -> RecordKind:
     if within is None:
         raise ValueError(f"finding {what} needs within=<the kind of record they belong to>")
     return within
-
-
-class _NoteLayout:
-    """Work notes of one parent kind: their form, its parent field and any renamed fields."""
-
-    def __init__(self, connector: RemedyConnector, parent_kind: RecordKind) -> None:
-        self.codec = connector.codec(RecordKind.WORK_NOTE)
-        self.kind = parent_kind
-        parents = self.codec.spec.parents
-        if parent_kind.value not in parents:
-            raise ConfigurationError(
-                f"{connector.mapping.source}: kinds.work_note.parents.{parent_kind.value}: "
-                "no work log form is mapped for this kind"
-            )
-        self.parent: ParentForm = parents[parent_kind.value]
-        self.names = {
-            **self.codec.spec.fields,
-            **self.parent.fields,
-            "parent_id": self.parent.parent_field,
-        }
-
-    def name(self, smpm: str) -> str:
-        if smpm not in self.names:
-            raise ConfigurationError(f"work notes on {self.parent.form} have no mapped {smpm!r}")
-        return self.names[smpm]
-
-    def read_fields(self) -> list[str]:
-        return list(dict.fromkeys(self.names.values()))
-
-    def translate(self, where: Filter) -> Filter:
-        return where.translate(self.name, self._value)
-
-    def _value(self, smpm: str, value: Any) -> Any:
-        return self.codec.encode_value(smpm, value) if smpm in self.codec.spec.enums else value
-
-    def encode(self, note: WorkNote) -> dict[str, Any]:
-        writable = {"summary", "text", "note_type", "public", "author", "correlation_id"}
-        changes = {k: v for k, v in note.model_dump(exclude_none=True).items() if k in writable}
-        out = {
-            self.name(k): self.codec.encode_value(k, v)
-            for k, v in changes.items()
-            if k in self.names
-        }
-        out[self.parent.parent_field] = note.parent_id
-        return out
-
-    def decode(self, values: Mapping[str, Any]) -> WorkNote:
-        as_default = {
-            self.codec.spec.fields[k]: values.get(p)
-            for k, p in self.names.items()
-            if k in self.codec.spec.fields
-        }
-        return self.codec.decode(  # type: ignore[return-value]
-            as_default,
-            f"{self.parent.form} entry",
-            parent_kind=self.kind,
-            parent_id=str(values.get(self.parent.parent_field)),
-        )
-
-
-class _RelationLayout:
-    """Relations stored on one source kind's association form."""
-
-    def __init__(self, connector: RemedyConnector, source_kind: RecordKind) -> None:
-        self.mapping = connector.mapping
-        sources = connector.codec(RecordKind.RELATION).spec.sources
-        if source_kind.value not in sources:
-            raise ConfigurationError(
-                f"{self.mapping.source}: kinds.relation.sources.{source_kind.value}: "
-                "no association form is mapped for this kind"
-            )
-        self.kind = source_kind
-        self.source: RelationSource = sources[source_kind.value]
-        self.names = {
-            "source_id": self.source.source_field,
-            "target_id": self.source.target_field,
-            "relation_type": self.source.type_field,
-        }
-        self.kind_by_form = {k.base_form: n for n, k in self.mapping.kinds.items() if k.base_form}
-
-    def name(self, smpm: str) -> str:
-        if smpm not in self.names:
-            raise ConfigurationError(f"relations on {self.source.form} have no field {smpm!r}")
-        return self.names[smpm]
-
-    def read_fields(self) -> list[str]:
-        extra = [f for f in (self.source.target_form_field,) if f]
-        return [*self.names.values(), *extra]
-
-    def translate(self, where: Filter) -> Filter:
-        return where.translate(self.name, self._value)
-
-    def _value(self, smpm: str, value: Any) -> Any:
-        if smpm == "relation_type":
-            return self.mapping.to_platform(
-                self.source.type_enum, str(getattr(value, "value", value))
-            )
-        return value
-
-    def encode(self, relation: Relation) -> dict[str, Any]:
-        try:
-            label = self.mapping.to_platform(self.source.type_enum, relation.relation_type.value)
-        except KeyError:
-            raise ConfigurationError(
-                f"{self.mapping.source}: enums.{self.source.type_enum}: no label for "
-                f"{relation.relation_type.value!r}"
-            ) from None
-        values: dict[str, Any] = {
-            self.source.source_field: relation.source_id,
-            self.source.target_field: relation.target_id,
-            self.source.type_field: label,
-        }
-        target = self.mapping.kind(relation.target_kind.value)
-        if self.source.target_form_field and target and target.base_form:
-            values[self.source.target_form_field] = target.base_form
-        if self.source.target_type_field and target and target.association_label:
-            values[self.source.target_type_field] = target.association_label
-        return values
-
-    def decode(self, values: Mapping[str, Any]) -> Relation:
-        target_form = (
-            values.get(self.source.target_form_field) if self.source.target_form_field else None
-        )
-        target_kind = self.kind_by_form.get(str(target_form), self.kind.value)
-        label = values.get(self.source.type_field)
-        relation_type = self.mapping.from_platform(self.source.type_enum, str(label))
-        if relation_type is None:
-            raise InvalidResponse(f"{self.source.form}: unknown association type {label!r}")
-        return Relation(
-            source_kind=self.kind,
-            source_id=str(values.get(self.source.source_field)),
-            target_kind=RecordKind(target_kind),
-            target_id=str(values.get(self.source.target_field)),
-            relation_type=relation_type,  # type: ignore[arg-type]
-        )

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from connector.errors import InvalidResponse
 from connector.http import HttpOptions, safe_url, send
+from connector.remedy_errors import translate_error
 
 log = logging.getLogger("smpm.remedy")
 
@@ -55,7 +56,6 @@ class RemedyAuth(requests.auth.AuthBase):
         *,
         refresh_margin: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
-        translate_error: Callable[[requests.Response, str], Exception],
     ) -> None:
         self._base_url = base_url
         self._credentials = credentials
@@ -63,7 +63,6 @@ class RemedyAuth(requests.auth.AuthBase):
         self._http = http
         self._refresh_margin = refresh_margin
         self._clock = clock
-        self._translate_error = translate_error
         self._token: str | None = None
         self._expires_at = 0.0
         self.logins = 0
@@ -96,7 +95,7 @@ class RemedyAuth(requests.auth.AuthBase):
         url = self._base_url + "/api/jwt/login"
         response = send(self._session, self._http, "POST", url, data=form, auth=_NoAuth())
         if response.status_code != 200:
-            raise self._translate_error(response, f"login as {self._credentials.username!r}")
+            raise translate_error(response, f"login as {self._credentials.username!r}")
         token = response.text.strip()
         if not token or token.startswith(("<", "[", "{")) or " " in token:
             raise InvalidResponse(

@@ -18,15 +18,30 @@ from connector.sandbox.store import Store
 from connector.sandbox.workflow.slm import ServiceTarget, load_targets
 
 DEFAULT_TARGET = ServiceTarget(
-    id="SVT-GENERATED", title="Generated: resolve within 3 days", sla="Generated",
-    measure="resolution", goal_seconds=3 * 86400,
+    id="SVT-GENERATED",
+    title="Generated: resolve within 3 days",
+    sla="Generated",
+    measure="resolution",
+    goal_seconds=3 * 86400,
 )
 OPEN = ("New", "Assigned", "In Progress", "Pending")
 _IN = HELP_DESK.by_name
 _OUT = (
-    "Request ID", "Submitter", "Create Date", "Last Modified By", "Modified Date", "SLMId",
-    "SVTInstanceID", "SVTTitle", "SLA Group", "Object ID 1", "ApplicationInstanceID",
-    "MeasurementStatus", "GoalSchedGoalTime", "OverallStartTime", "SVTDueDate",
+    "Request ID",
+    "Submitter",
+    "Create Date",
+    "Last Modified By",
+    "Modified Date",
+    "SLMId",
+    "SVTInstanceID",
+    "SVTTitle",
+    "SLA Group",
+    "Object ID 1",
+    "ApplicationInstanceID",
+    "MeasurementStatus",
+    "GoalSchedGoalTime",
+    "OverallStartTime",
+    "SVTDueDate",
 )
 
 
@@ -37,8 +52,17 @@ def _label(field: str, stored: Any) -> Any:
 
 def attach_measurements(store: Store, first: str, last: str, now: int) -> int:
     """Measurements for the open incidents numbered `first`..`last`; returns how many."""
-    column = {name: _IN[name].column for name in (
-        "Incident Number", "InstanceId", "Submit Date", "ServiceCI", "Priority", "Status")}
+    column = {
+        name: _IN[name].column
+        for name in (
+            "Incident Number",
+            "InstanceId",
+            "Submit Date",
+            "ServiceCI",
+            "Priority",
+            "Status",
+        )
+    }
     statuses = [_IN["Status"].selection.number(s) for s in OPEN]  # type: ignore[union-attr]
     incidents = store.select(
         f"SELECT {', '.join(str(c) for c in column.values())} FROM {HELP_DESK.table} "
@@ -59,10 +83,25 @@ def attach_measurements(store: Store, first: str, last: str, now: int) -> int:
     in_process = MEASUREMENT_STATUS.number("In Process")
     out = [MEASUREMENT.by_name[name].column for name in _OUT]
     values = [
-        (f"{key + i:015d}", "generator", now, "generator", now, f"SLM{slm + i:012d}", t.id,
-         t.title, t.sla, number, instance, in_process, t.goal_seconds, submitted,
-         submitted + t.goal_seconds, submitted + t.goal_seconds * t.warning_percent // 100,
-         t.measure)
+        (
+            f"{key + i:015d}",
+            "generator",
+            now,
+            "generator",
+            now,
+            f"SLM{slm + i:012d}",
+            t.id,
+            t.title,
+            t.sla,
+            number,
+            instance,
+            in_process,
+            t.goal_seconds,
+            submitted,
+            submitted + t.goal_seconds,
+            submitted + t.goal_seconds * t.warning_percent // 100,
+            t.measure,
+        )
         for i, (number, instance, submitted, t) in enumerate(rows)
     ]
     with store.bulk_load(MEASUREMENT.table):
