@@ -91,8 +91,16 @@ class PlatformMapping(_Strict):
         return self.kinds.get(name)
 
     def to_platform(self, table: str, smpm_value: str) -> str:
-        """The platform label for an SMPM value (KeyError if the table lacks it)."""
-        return str(self.enums[table][smpm_value])
+        """The platform label for an SMPM value (KeyError if the table lacks it).
+
+        `write_aliases` serve SMPM values the platform has no label of their own for (ServiceNow
+        has no "assigned" state): they are written with another value's label, and read back as
+        that other value.
+        """
+        entries = self.enums[table]
+        if smpm_value in entries and smpm_value not in ALIAS_TABLES:
+            return str(entries[smpm_value])
+        return str(entries.get("write_aliases", {})[smpm_value])
 
     def from_platform(self, table: str, label: str) -> str | None:
         """The SMPM value a platform label stands for, or None for a label we do not know."""
@@ -105,8 +113,11 @@ class PlatformMapping(_Strict):
         return self._reversed[table]
 
 
+ALIAS_TABLES = frozenset({"read_aliases", "write_aliases"})
+
+
 def _reverse(table: Mapping[str, Any]) -> dict[str, str]:
-    out = {str(label): value for value, label in table.items() if value != "read_aliases"}
+    out = {str(label): value for value, label in table.items() if value not in ALIAS_TABLES}
     out.update({str(k): str(v) for k, v in table.get("read_aliases", {}).items()})
     return out
 
@@ -225,7 +236,7 @@ def _check_kind(
         spec = fields.get("relation_type")
         allowed = spec.members if spec and spec.members else frozenset()
         for value in mapping.enums[rel.type_enum]:
-            if value != "read_aliases" and value not in allowed:
+            if value not in ALIAS_TABLES and value not in allowed:
                 fail(("enums", rel.type_enum, value), f"not one of {sorted(allowed)}")
     for parent in kind.parents:
         if parent not in schema_kinds:
@@ -269,9 +280,9 @@ def _check_kind_enums(
 def _check_enum_table(table: Mapping[str, Any], loc: tuple[str, ...], fail: _Fail) -> None:
     seen: dict[str, str] = {}
     for value, label in table.items():
-        if value == "read_aliases":
+        if value in ALIAS_TABLES:
             if not isinstance(label, Mapping):
-                fail((*loc, value), "must be a table of platform label = SMPM value")
+                fail((*loc, value), "must be a table of aliases")
             continue
         if not isinstance(label, str | int) or isinstance(label, bool) or str(label) == "":
             fail((*loc, value), "label must be a non-empty string or integer")
@@ -281,13 +292,18 @@ def _check_enum_table(table: Mapping[str, Any], loc: tuple[str, ...], fail: _Fai
     for alias, value in table.get("read_aliases", {}).items():
         if value not in table:
             fail((*loc, "read_aliases", alias), f"{value!r} is not a value of this table")
+    for value, label in table.get("write_aliases", {}).items():
+        if value in table:
+            fail((*loc, "write_aliases", value), "already has a label of its own")
+        if str(label) not in seen:
+            fail((*loc, "write_aliases", value), f"{label!r} is not a label of this table")
 
 
 def _check_enum_covers(
     table: Mapping[str, Any], spec: FieldSpec, loc: tuple[str, ...], fail: _Fail
 ) -> None:
     expected = {"true", "false"} if spec.is_bool else set(spec.members or ())
-    present = {k for k in table if k != "read_aliases"}
+    present = {k for k in table if k not in ALIAS_TABLES} | set(table.get("write_aliases", {}))
     for extra in sorted(present - expected):
         fail((*loc, extra), f"not a value of this field; expected one of {sorted(expected)}")
     missing = sorted(expected - present)

@@ -146,3 +146,17 @@ def test_codec_validates_values_before_writing(remedy_mapping: PlatformMapping) 
     encoded = codec.encode({"impact": Impact.MINOR, "summary": "x"}, for_create=True)
     assert encoded == {"Impact": "4-Minor/Localized", "Description": "x"}
     assert IncidentRequest.kind is RecordKind.INCIDENT
+
+
+def test_write_aliases_cover_values_the_platform_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value with no label of its own is written with another's label and read back as that."""
+    data = read_toml(builtin_path("remedy"))
+    del data["enums"]["incident_status"]["assigned"]
+    data["enums"]["incident_status"]["write_aliases"] = {"assigned": "In Progress"}
+    monkeypatch.setattr(loader, "read_toml", lambda path: data)
+    mapping = load_mapping("remedy", entity_schema())
+    assert mapping.to_platform("incident_status", "assigned") == "In Progress"
+    assert mapping.from_platform("incident_status", "In Progress") == "in_progress"
+    data["enums"]["incident_status"]["write_aliases"] = {"assigned": "Parked"}
+    with pytest.raises(MappingError, match="'Parked' is not a label of this table"):
+        load_mapping("remedy", entity_schema())
