@@ -7,7 +7,7 @@ this table, so the names people type match the process model's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,12 +22,19 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """What a procedure run gets: a connector to read through, its settings, and the time."""
+    """What a procedure run gets: a connector to read through, its settings, and the time.
+
+    `settled(triggers)` answers which of these decision triggers were already carried out in
+    full by earlier runs (the executor's record), so a procedure can skip reading data for
+    decisions that would only be skipped anyway. It is an optimisation, never a correctness
+    need: the executor skips settled actions by their idempotency keys regardless.
+    """
 
     connector: Connector
     config: ProceduresConfig
     now: datetime
     trigger: str = "manual"
+    settled: Callable[[Iterable[str]], set[str]] = field(default=lambda triggers: set(), repr=False)
     _directory: Directory | None = field(default=None, repr=False)
 
     def directory(self) -> Directory:

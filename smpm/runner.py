@@ -23,7 +23,7 @@ from smpm.executor import Executor, RunReport
 from smpm.notify import build_notifier
 from smpm.platforms import open_connector
 from smpm.settings import Settings
-from smpm.store import open_engine, utcnow
+from smpm.store import open_engine, settled_triggers, utcnow
 
 log = logging.getLogger("smpm.runner")
 
@@ -88,16 +88,22 @@ def run_procedure(
     """Decide with the named procedure and apply the plan (or only plan it, for a dry run)."""
     spec = procedure(name)
     moment = now or utcnow()
-    with _connector(settings, connector) as c:
-        ctx = Context(c, settings.procedures(), moment, trigger or f"manual:{moment.isoformat()}")
-        check_against_itsm(settings, c, ctx.directory())
-        plan = spec.run(ctx)
-        engine = open_engine(settings.database.url)
-        try:
+    engine = open_engine(settings.database.url)
+    try:
+        with _connector(settings, connector) as c:
+            ctx = Context(
+                c,
+                settings.procedures(),
+                moment,
+                trigger or f"manual:{moment.isoformat()}",
+                settled=lambda triggers: settled_triggers(engine, name, triggers),
+            )
+            check_against_itsm(settings, c, ctx.directory())
+            plan = spec.run(ctx)
             notifier = build_notifier(settings.notify, c)
             return Executor(c, engine, notifier=notifier).apply(plan, dry_run=dry_run)
-        finally:
-            engine.dispose()
+    finally:
+        engine.dispose()
 
 
 def explain_record(

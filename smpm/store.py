@@ -10,6 +10,7 @@ SQLite runs in WAL mode with `synchronous=FULL`, so a committed row survives a p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    select,
 )
 from sqlalchemy.engine import make_url
 
@@ -42,6 +44,7 @@ idempotency = Table(
     Column("result_id", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_procedure_trigger", "procedure", "trigger"),
 )
 
 audit = Table(
@@ -64,6 +67,24 @@ audit = Table(
     Index("ix_audit_procedure_at", "procedure", "at"),
     Index("ix_audit_target", "target_id"),
 )
+
+
+def settled_triggers(engine: Engine, procedure: str, triggers: Iterable[str]) -> set[str]:
+    """Triggers of `procedure` with at least one done key and no pending one."""
+    wanted = list(dict.fromkeys(triggers))
+    done: set[str] = set()
+    pending: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = conn.execute(
+                select(idempotency.c.trigger, idempotency.c.status).where(
+                    idempotency.c.procedure == procedure, idempotency.c.trigger.in_(chunk)
+                )
+            )
+            for trigger, status in rows:
+                (done if status == "done" else pending).add(trigger)
+    return done - pending
 
 
 def utcnow() -> datetime:

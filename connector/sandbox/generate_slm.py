@@ -9,6 +9,7 @@ the escalation pass run on every read turns them Warning or Missed as their date
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from connector.sandbox.forms.cmdb import MEASUREMENT
@@ -50,8 +51,13 @@ def _label(field: str, stored: Any) -> Any:
     return selection.label(stored) if selection is not None and stored is not None else stored
 
 
-def attach_measurements(store: Store, first: str, last: str, now: int) -> int:
-    """Measurements for the open incidents numbered `first`..`last`; returns how many."""
+def attach_measurements(
+    store: Store, first: str, last: str, now: int, *, goal_seconds: int | None = None
+) -> int:
+    """Measurements for the open incidents numbered `first`..`last`; returns how many.
+
+    `goal_seconds` replaces the seeded targets by one resolution target of that goal.
+    """
     column = {
         name: _IN[name].column
         for name in (
@@ -71,6 +77,14 @@ def attach_measurements(store: Store, first: str, last: str, now: int) -> int:
         [first, last, *statuses],
     )
     targets = load_targets(store) or [DEFAULT_TARGET]
+    if goal_seconds is not None:
+        targets = [
+            replace(
+                DEFAULT_TARGET,
+                goal_seconds=goal_seconds,
+                title=f"Generated: resolve within {goal_seconds // 3600} hours",
+            )
+        ]
     rows = []
     for number, instance, submitted, service, priority, _status in incidents:
         record = {"ServiceCI": service, "Priority": _label("Priority", priority)}

@@ -218,17 +218,19 @@ class Sandbox:
         open_ratio: float = 0.3,
         seed: int = 0,
         measurements: bool = False,
+        measurement_goal: int | None = None,
     ) -> tuple[str, str]:
         """Add `count` incidents in bulk; returns the first and last Incident Number.
 
-        With `measurements`, the open ones get their SLM measurements as the workflow would.
+        With `measurements`, the open ones get their SLM measurements as the workflow would
+        (from the seeded targets, or one resolution target of `measurement_goal` seconds).
         """
         now = int(self.clock())
         first, last = generate_incidents(
             self.store, count, now=now, days=days, open_ratio=open_ratio, seed=seed
         )
         if measurements:
-            attach_measurements(self.store, first, last, now)
+            attach_measurements(self.store, first, last, now, goal_seconds=measurement_goal)
         return first, last
 
 

@@ -19,7 +19,7 @@ rerun maps to the same idempotency key and writes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +78,15 @@ class TrackingConfig(BaseModel):
         return bool(re.search(self.resolution_target_pattern, target.title or ""))
 
 
+def level_of(target: ServiceTarget) -> str:
+    return "missed" if target.status in MISSED else "warning"
+
+
+def trigger_of(target: ServiceTarget) -> str:
+    """What one escalation is about: a request, one of its targets, and the threshold crossed."""
+    return f"incident:{target.request_id}:target:{target.id}:{level_of(target)}"
+
+
 @dataclass(frozen=True)
 class Breach:
     incident: IncidentRequest
@@ -85,7 +94,7 @@ class Breach:
 
     @property
     def level(self) -> str:
-        return "missed" if self.target.status in MISSED else "warning"
+        return level_of(self.target)
 
 
 def reason(rule: str) -> Reason:
@@ -97,13 +106,20 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-def gather_breaches(connector: Connector, config: TrackingConfig) -> list[Breach]:
-    """Targets at warning or missed, joined to their open incident requests.
+def gather_breaches(
+    connector: Connector,
+    config: TrackingConfig,
+    settled: Callable[[Iterable[str]], set[str]] = lambda triggers: set(),
+) -> list[Breach]:
+    """Targets at warning or missed that still need escalating, joined to their open requests.
 
-    One listing of the breaching targets; then their incidents, by number when they are few,
-    or by one scan of the open requests when asking by number would take more calls.
+    One listing of the breaching targets. Those escalated by earlier runs (`settled`) need no
+    more reading. The requests of the others are read by number when they are few, or by one
+    scan of the open requests when asking by number would take more calls.
     """
-    targets = list(connector.find(ServiceTarget, F("status").one_of(*BREACHING)))
+    breaching = list(connector.find(ServiceTarget, F("status").one_of(*BREACHING)))
+    done = settled(trigger_of(t) for t in breaching)
+    targets = [t for t in breaching if trigger_of(t) not in done]
     ids = sorted({t.request_id for t in targets if t.request_id})
     open_now = F("status").one_of(*(s for s in IncidentStatus if s.is_open))
     incidents: dict[str, IncidentRequest] = {}
@@ -194,7 +210,7 @@ def escalate(
 
 def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
     incident, target = breach.incident, breach.target
-    trigger = f"incident:{incident.id}:target:{target.id}:{breach.level}"
+    trigger = trigger_of(target)
     if person is None:
         plan.note(str(incident.id), "not escalated", f"{why}; but nobody holds that role")
         return
@@ -227,7 +243,7 @@ def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
 
 def run(ctx: Context) -> Plan:
     config = ctx.config.incident.tracking
-    breaches = gather_breaches(ctx.connector, config)
+    breaches = gather_breaches(ctx.connector, config, ctx.settled)
     directory = ctx.directory()
     return decide(breaches, directory, ctx.config.roster, config, ctx.now, ctx.trigger)
 

@@ -212,3 +212,16 @@ def test_gather_asks_by_number_or_scans_whichever_needs_fewer_calls(
     breaches = gather_breaches(fake, config)
     assert sorted(b.incident.id for b in breaches) == ["INC1", "INC2", "INC3"]
     assert fake.reads == reads
+
+
+def test_settled_escalations_are_not_read_again() -> None:
+    """Targets escalated by an earlier run need no incident read: only the new one is fetched."""
+    fake = FakeConnector().add(
+        incident(id="INC1", **OUTAGE),
+        incident(id="INC2", **OUTAGE),
+        ServiceTarget(id="S1", request_id="INC1", status=MeasurementStatus.MISSED),
+        ServiceTarget(id="S2", request_id="INC2", status=MeasurementStatus.MISSED),
+    )
+    settled = {"incident:INC1:target:S1:missed"}
+    breaches = gather_breaches(fake, TrackingConfig(), lambda triggers: settled & set(triggers))
+    assert [b.incident.id for b in breaches] == ["INC2"]
