@@ -46,6 +46,9 @@ def _unknown_groups(settings: Settings, directory: Directory) -> Iterable[str]:
     ]
     if assignment.default_group:
         named.append((("incident", "assignment", "default_group"), assignment.default_group))
+    if settings.incident.tracking.unassigned_group:
+        loc = ("incident", "tracking", "unassigned_group")
+        named.append((loc, settings.incident.tracking.unassigned_group))
     known = sorted(directory.groups)
     for loc, group in named:
         if group not in directory.groups:

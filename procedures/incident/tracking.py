@@ -66,6 +66,8 @@ class TrackingConfig(BaseModel):
     # requests costs fewer calls than asking for them by number.
     ids_per_query: int = Field(default=100, ge=1, le=500)
     max_id_queries: int = Field(default=5, ge=0)
+    # Whose coordinator hears of breaches on requests no group holds yet (the service desk).
+    unassigned_group: str | None = "Service Desk"
 
     def is_outage(self, incident: IncidentRequest) -> bool:
         if incident.service_type not in self.outage_service_types or incident.impact is None:
@@ -156,54 +158,69 @@ def escalate(
     now: datetime,
     plan: Plan,
 ) -> None:
+    """Who hears of one breach: the service owner (or stand-in) for an outage past its
+    resolution threshold, else the coordinator of the group holding the request."""
     incident, target = breach.incident, breach.target
     title = target.title or target.id or "service target"
-    if (
-        config.is_outage(incident)
-        and breach.level == "missed"
-        and config.is_resolution_target(target)
-    ):
-        owner = directory.service_role(incident.service, "owner")
-        away = owner is not None and not roster.is_available(owner, now)
-        if owner is None or away:
-            manager = roster.on_duty_manager(now)
-            why_owner = (
-                f"the service owner {owner} is not available"
-                if away
-                else (f"no service owner is known for {incident.service or '(no service)'}")
-            )
-            if manager is None:
-                _inform(
-                    breach,
-                    directory.group_coordinator(incident.assigned_group),
-                    f"outage past its resolution threshold ('{title}'); {why_owner} and no "
-                    "on-duty manager is rostered, so the group coordinator is told",
-                    plan,
-                )
-                return
-            _inform(
-                breach,
-                manager,
-                f"service outage past its resolution threshold ('{title}'); "
-                f"{why_owner}, so the on-duty manager acts as service owner",
-                plan,
-            )
-            return
+    outage = config.is_outage(incident) and config.is_resolution_target(target)
+    if outage and breach.level == "missed":
+        _escalate_outage(breach, title, directory, roster, config, now, plan)
+        return
+    group = incident.assigned_group or config.unassigned_group
+    what = "missed" if breach.level == "missed" else "at warning"
+    held = (
+        f"{group} holds the request"
+        if incident.assigned_group
+        else (f"no group holds the request yet, so {group or '(no group configured)'} is asked")
+    )
+    _inform(
+        breach,
+        directory.group_coordinator(group),
+        f"service target '{title}' is {what}; {held} and its group coordinator decides "
+        "whether to reassign",
+        plan,
+    )
+
+
+def _escalate_outage(
+    breach: Breach,
+    title: str,
+    directory: Directory,
+    roster: RosterConfig,
+    config: TrackingConfig,
+    now: datetime,
+    plan: Plan,
+) -> None:
+    incident = breach.incident
+    threshold = f"service outage past its resolution threshold ('{title}')"
+    owner = directory.service_role(incident.service, "owner")
+    if owner is not None and roster.is_available(owner, now):
         _inform(
             breach,
             owner,
-            f"service outage of {incident.service} past its resolution "
-            f"threshold ('{title}'): escalated to the service owner",
+            f"{threshold} of {incident.service}: escalated to the service owner",
             plan,
         )
         return
-    coordinator = directory.group_coordinator(incident.assigned_group)
-    what = "missed" if breach.level == "missed" else "at warning"
+    why = (
+        f"the service owner {owner} is not available"
+        if owner
+        else f"no service owner is known for {incident.service or '(no service)'}"
+    )
+    manager = roster.on_duty_manager(now)
+    if manager is not None:
+        _inform(
+            breach,
+            manager,
+            f"{threshold}; {why}, so the on-duty manager acts as service owner",
+            plan,
+        )
+        return
+    group = incident.assigned_group or config.unassigned_group
     _inform(
         breach,
-        coordinator,
-        f"service target '{title}' is {what}; the group coordinator of "
-        f"{incident.assigned_group or '(no group)'} decides whether to reassign",
+        directory.group_coordinator(group),
+        f"{threshold}; {why} and no on-duty manager is rostered, so the group coordinator is told",
         plan,
     )
 

@@ -121,6 +121,15 @@ CASES = [
         "decides whether to reassign",
     ),
     Case(
+        "unassigned-goes-to-the-service-desk",
+        "a breach on a request no group holds yet reaches the service desk's coordinator",
+        {**OUTAGE, "impact": Impact.MINOR, "assigned_group": None},
+        target(MeasurementStatus.WARNING),
+        RosterConfig(),
+        "sam",
+        "no group holds the request yet, so Service Desk is asked",
+    ),
+    Case(
         "no-coordinator",
         "nobody in the role: no action, a finding instead",
         {**OUTAGE, "impact": Impact.MINOR, "assigned_group": "Unknown"},
@@ -197,16 +206,21 @@ def test_run_plans_without_writing() -> None:
     assert fake.writes == []
 
 
-@pytest.mark.parametrize(("per_query", "max_queries", "reads"), [(1, 5, 1 + 3), (1, 2, 1 + 1)],
-                         ids=["few breaches: by number", "many breaches: one scan"])
+@pytest.mark.parametrize(
+    ("per_query", "max_queries", "reads"),
+    [(1, 5, 1 + 3), (1, 2, 1 + 1)],
+    ids=["few breaches: by number", "many breaches: one scan"],
+)
 def test_gather_asks_by_number_or_scans_whichever_needs_fewer_calls(
     per_query: int, max_queries: int, reads: int
 ) -> None:
     """Breaching requests are fetched by number while that is cheaper than one scan."""
     fake = FakeConnector().add(
         *(incident(id=f"INC{n}", **OUTAGE) for n in range(1, 4)),
-        *(ServiceTarget(id=f"S{n}", request_id=f"INC{n}", status=MeasurementStatus.MISSED)
-          for n in range(1, 4)),
+        *(
+            ServiceTarget(id=f"S{n}", request_id=f"INC{n}", status=MeasurementStatus.MISSED)
+            for n in range(1, 4)
+        ),
     )
     config = TrackingConfig(ids_per_query=per_query, max_id_queries=max_queries)
     breaches = gather_breaches(fake, config)
