@@ -43,7 +43,7 @@ from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.audit_log import audit_rows
-from smpm.render import report_table, table
+from smpm.render import report_table, rule_of, table
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
 from smpm.store import open_engine
@@ -127,7 +127,7 @@ def procedures_tour(settings: Settings, sandbox: Sandbox, echo: Echo) -> None:
         table(
             ("procedure", "action", "target", "outcome", "reason"),
             (
-                (r["procedure"], r["action"], r["target_id"], r["outcome"], r["reason"])
+                (r["procedure"], r["action"], r["target_id"], r["outcome"], rule_of(r["reason"]))
                 for r in rows
             ),
             80,

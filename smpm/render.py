@@ -87,5 +87,11 @@ def report_json(report: RunReport) -> str:
     )
 
 
+def rule_of(reason: str) -> str:
+    """The rule part of a stored reason ('Process Pn Title: rule'), for tables that already
+    name the procedure in a column of their own."""
+    return reason.split(": ", 1)[-1]
+
+
 def rows_json(rows: Iterable[Mapping[str, Any]]) -> str:
     return json.dumps([dict(r) for r in rows], indent=2, default=str)

@@ -88,6 +88,29 @@ class RemedySection(_Section):
         return _secret(self.password, self.password_file, "remedy.password")
 
 
+class ServiceNowSection(_Section):
+    """Where the ServiceNow instance is and how smpm authenticates (basic or OAuth 2)."""
+
+    url: AnyHttpUrl | None = None
+    auth: Literal["basic", "oauth_password", "oauth_client_credentials"] = "basic"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+    page_size: int = Field(default=1000, ge=1, le=10_000)
+    batch_size: int = Field(default=50, ge=1, le=500)
+    sla_warning_percent: float = Field(default=50.0, gt=0, le=100)
+    http: HttpSection = Field(default_factory=HttpSection)
+
+    def password_value(self) -> SecretStr:
+        return _secret(self.password, self.password_file, "servicenow.password")
+
+    def client_secret_value(self) -> SecretStr:
+        return _secret(self.client_secret, self.client_secret_file, "servicenow.client_secret")
+
+
 class DatabaseSection(_Section):
     url: str = "sqlite:///var/smpm.db"
 
@@ -106,6 +129,7 @@ class Settings(BaseSettings):
 
     platform: Literal["remedy", "servicenow"] = "remedy"
     remedy: RemedySection = Field(default_factory=RemedySection)
+    servicenow: ServiceNowSection = Field(default_factory=ServiceNowSection)
     mapping: dict[str, Any] = Field(default_factory=dict)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)

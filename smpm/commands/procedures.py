@@ -9,7 +9,7 @@ import click
 from procedures.catalog import PROCEDURES
 from smpm.audit_log import audit_rows
 from smpm.commands import CliState, reports_errors
-from smpm.render import findings_table, report_json, report_table, rows_json, table
+from smpm.render import findings_table, report_json, report_table, rows_json, rule_of, table
 from smpm.runner import explain_record, run_procedure
 from smpm.store import open_engine
 
@@ -95,7 +95,7 @@ def audit(
                     r["action"],
                     f"{r['target_kind']} {r['target_id'] or ''}",
                     r["outcome"],
-                    r["detail"] or r["reason"],
+                    r["detail"] or rule_of(r["reason"]),
                 )
                 for r in rows
             ),
