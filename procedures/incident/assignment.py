@@ -17,6 +17,7 @@ Decisions, for each new, unassigned incident request, in this order:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -114,27 +115,34 @@ def route(
         if held is not None:
             _to_change_coordinator(incident, directory, config, held, plan)
             return
+    routing = choose_group(incident, config)
+    if routing is None:
+        plan.note(
+            label, "left unassigned", "no routing rule matched and no default group is configured"
+        )
+        return
+    _assign(incident, directory, routing.group, routing.assignee, routing.why, plan)
+
+
+@dataclass(frozen=True)
+class Routing:
+    group: str
+    assignee: str | None
+    why: str
+
+
+def choose_group(incident: IncidentRequest, config: AssignmentConfig) -> Routing | None:
+    """The routing rule table's answer for a request: first matching rule, else the default."""
     for rule in config.ordered():
         held = rule.match.test(incident)
         if held is not None:
             why = (
                 f"routing rule {rule.name!r} (priority {rule.priority}) matched: {'; '.join(held)}"
             )
-            _assign(incident, directory, rule.group, rule.assignee, why, plan)
-            return
+            return Routing(rule.group, rule.assignee, why)
     if config.default_group:
-        _assign(
-            incident,
-            directory,
-            config.default_group,
-            None,
-            "no routing rule matched; default group",
-            plan,
-        )
-        return
-    plan.note(
-        label, "left unassigned", "no routing rule matched and no default group is configured"
-    )
+        return Routing(config.default_group, None, "no routing rule matched; default group")
+    return None
 
 
 def _assign(
