@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from procedures.event import handling
 from procedures.incident import assignment, closure, resolution, solution_approval, tracking
 from procedures.registry import Procedure, UnknownProcedure
 
 PROCEDURES: dict[str, Procedure] = {
     spec.name: spec
     for spec in (
+        handling.SPEC,
         assignment.SPEC,
         tracking.SPEC,
         resolution.SPEC,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from procedures.directory import ContactsConfig, RosterConfig
+from procedures.event.config import EventConfig
 from procedures.incident.config import IncidentConfig
 
 
@@ -18,3 +19,4 @@ class ProceduresConfig(BaseModel):
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     roster: RosterConfig = Field(default_factory=RosterConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
+    event: EventConfig = Field(default_factory=EventConfig)

@@ -51,7 +51,7 @@ class Procedure:
     number: int
     title: str
     triggers: tuple[str, ...]
-    run: Callable[[Context], Plan]
+    run: Callable[[Context], Plan] | None
     explain: Callable[[Context, str], Plan] | None = field(default=None)
 
     @property

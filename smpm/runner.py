@@ -90,6 +90,10 @@ def run_procedure(
 ) -> RunReport:
     """Decide with the named procedure and apply the plan (or only plan it, for a dry run)."""
     spec = procedure(name)
+    if spec.run is None:
+        raise ConfigurationError(
+            f"{name} runs on events, not on demand: {'; '.join(spec.triggers)}"
+        )
     moment = now or utcnow()
     engine = open_engine(settings.database.url)
     try:

@@ -31,12 +31,23 @@ from connector.errors import ConfigurationError
 from connector.http import HttpOptions
 from procedures.config import ProceduresConfig
 from procedures.directory import ContactsConfig, RosterConfig
+from procedures.event.config import EventConfig
 from procedures.incident.config import IncidentConfig
+from smpm.intake.config import HooksSection, IntakeSection, ServeSection
 from smpm.notify import NotifySection
 from smpm.toml_lines import locate
 
 SECRET_KEYS = frozenset(
-    {"password", "auth_string", "client_secret", "token", "api_key", "chat_webhook_url"}
+    {
+        "password",
+        "auth_string",
+        "client_secret",
+        "token",
+        "api_key",
+        "chat_webhook_url",
+        "secret",
+        "previous_secret",
+    }
 )
 DEFAULT_CONFIG = Path("smpm.toml")
 
@@ -136,12 +147,18 @@ class Settings(BaseSettings):
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     roster: RosterConfig = Field(default_factory=RosterConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
+    event: EventConfig = Field(default_factory=EventConfig)
     notify: NotifySection = Field(default_factory=NotifySection)
+    serve: ServeSection = Field(default_factory=ServeSection)
+    intake: IntakeSection = Field(default_factory=IntakeSection)
+    hooks: HooksSection = Field(default_factory=HooksSection)
     source: str = Field(default="(defaults)", exclude=True)
 
     def procedures(self) -> ProceduresConfig:
         """The procedures' part of the settings, as they receive it."""
-        return ProceduresConfig(contacts=self.contacts, roster=self.roster, incident=self.incident)
+        return ProceduresConfig(
+            contacts=self.contacts, roster=self.roster, incident=self.incident, event=self.event
+        )
 
     def where(self, *loc: str | int) -> str:
         """`file:line` of a key, for errors found after loading (an unknown group, say)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     create_engine,
     event,
     select,
@@ -32,6 +34,27 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC out, on every database.
+
+    SQLite has no time zones: it would hand back naive values and compare stored strings, so
+    every value is normalised to naive UTC on the way in and made aware again on the way out.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state store; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
 
 idempotency = Table(
     "idempotency",
@@ -42,8 +65,8 @@ idempotency = Table(
     Column("step", String(200), nullable=False),
     Column("status", String(16), nullable=False),  # pending | done
     Column("result_id", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_idempotency_procedure_trigger", "procedure", "trigger"),
 )
 
@@ -51,7 +74,7 @@ audit = Table(
     "audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("run_id", String(64), nullable=False),
     Column("procedure", String(100), nullable=False),
     Column("trigger", Text, nullable=False),

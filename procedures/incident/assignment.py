@@ -234,6 +234,15 @@ def run(ctx: Context) -> Plan:
     return decide(incidents, directory, ctx.config.incident.assignment, ctx.trigger)
 
 
+def for_record(ctx: Context, record_id: str) -> Plan:
+    """P2 for one request, when the ITSM says it was created or changed (webhook)."""
+    incident = ctx.connector.get(IncidentRequest, record_id)
+    plan = Plan(procedure=NAME, trigger=ctx.trigger)
+    if incident.status is IncidentStatus.NEW and not incident.assigned_group:
+        route(incident, ctx.directory(), ctx.config.incident.assignment, plan)
+    return plan
+
+
 def explain(ctx: Context, record_id: str) -> Plan:
     incident = ctx.connector.get(IncidentRequest, record_id)
     directory = ctx.directory()

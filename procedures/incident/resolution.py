@@ -73,12 +73,30 @@ def gather(ctx: Context) -> list[tuple[IncidentRequest, int, ProblemInvestigatio
     since = ctx.now - timedelta(hours=config.lookback_hours)
     resolved = (F("status") == IncidentStatus.RESOLVED) & (F("resolved_at") >= since)
     resolved = resolved & F("status_reason").one_of(*config.workaround_reasons)
-    out = []
-    for incident in c.find(IncidentRequest, resolved):
-        window = similar_filter(incident, ctx.now - timedelta(days=config.window_days), config)
-        similar = 0 if window is None else sum(1 for _ in c.find(IncidentRequest, window))
-        out.append((incident, similar, _candidate_problem(c, incident) if similar else None))
-    return out
+    return [_with_history(ctx, incident) for incident in c.find(IncidentRequest, resolved)]
+
+
+def _with_history(
+    ctx: Context, incident: IncidentRequest
+) -> tuple[IncidentRequest, int, ProblemInvestigation | None]:
+    config, c = ctx.config.incident.resolution, ctx.connector
+    window = similar_filter(incident, ctx.now - timedelta(days=config.window_days), config)
+    similar = 0 if window is None else sum(1 for _ in c.find(IncidentRequest, window))
+    return incident, similar, _candidate_problem(c, incident) if similar else None
+
+
+def for_record(ctx: Context, record_id: str) -> Plan:
+    """P4 for one request, when the ITSM says it changed (webhook)."""
+    config = ctx.config.incident.resolution
+    incident = ctx.connector.get(IncidentRequest, record_id)
+    plan = Plan(procedure=NAME, trigger=ctx.trigger)
+    if incident.status is not IncidentStatus.RESOLVED:
+        return plan
+    if incident.status_reason not in config.workaround_reasons:
+        plan.note(record_id, "no action", "resolved without a workaround")
+        return plan
+    item = _with_history(ctx, incident)
+    return decide([item], ctx.directory(), config, ctx.trigger)
 
 
 def _candidate_problem(c: Connector, incident: IncidentRequest) -> ProblemInvestigation | None:

@@ -78,6 +78,14 @@ def route_for_approval(article: KnowledgeArticle, directory: Directory, plan: Pl
     plan.note(label, f"routed to {coordinator}", why)
 
 
+def for_record(ctx: Context, record_id: str) -> Plan:
+    """P7 for one article, when the ITSM says it changed (webhook)."""
+    article = ctx.connector.get(KnowledgeArticle, record_id)
+    if article.status is not ArticleStatus.PROPOSED:
+        return Plan(procedure=NAME, trigger=ctx.trigger)
+    return decide([article], ctx.directory(), ctx.trigger)
+
+
 def run(ctx: Context) -> Plan:
     articles = ctx.connector.find(KnowledgeArticle, F("status") == ArticleStatus.PROPOSED)
     directory = ctx.directory()

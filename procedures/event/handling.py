@@ -1,0 +1,424 @@
+"""Event Management, Procedure 1, Event Handling.
+
+SMPM: "the operator reviews its information to determine which configuration item (CI) has
+failed, or is about to fail, and to find out the apparent cause of the event. Next, the operator
+reviews the other recently generated events to ensure that the event was not raised because the
+network or system management application could no longer accurately determine the CI's status due
+to the failure of another CI elsewhere in the infrastructure. In addition, the operator checks if
+the event is the result of a planned change or planned event."
+
+Decisions for one event, in this order:
+1. clear            -> a work note on its incident (and, only if configured, resolve it);
+2. not the first    -> an open incident has this message key, or this CI and symptom: a work note
+                       with the count on that incident (every time, or at doublings); no incident;
+3. planned          -> the CI or a service it supports is in an approved change's window or a
+                       planned maintenance window: closed, and the reason recorded;
+4. another CI       -> a CI this one depends on has an open outage incident: the event is linked
+                       to that incident (CI as impacted), no new incident;
+5. capacity warning -> a reading past its threshold: a new "Infrastructure Event" request for the
+                       CI and its service, assigned to that service's capacity manager;
+6. outage           -> a new "Infrastructure Restoration" request for the CI and its service,
+                       routed by the Incident Management assignment rules;
+7. anything else    -> closed as information.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from connector.entities import Change as ChangeRecord
+from connector.entities import (
+    ConfigurationItem,
+    Event,
+    IncidentRequest,
+    RecordKind,
+    Relation,
+)
+from connector.enums import (
+    EventSeverity,
+    Impact,
+    IncidentStatus,
+    RelationType,
+    ReportedSource,
+    ServiceType,
+    Urgency,
+)
+from procedures.directory import Directory
+from procedures.incident.assignment import AssignmentConfig, choose_group
+from procedures.plan import Action, ActionKind, Plan, Reason, note_action
+from procedures.registry import Procedure
+
+PROCESS = "Event Management"
+PROCEDURE = "P1 Event Handling"
+NAME = "event.handling"
+
+OUTAGE = (EventSeverity.CRITICAL, EventSeverity.MAJOR)
+DEGRADATION = (EventSeverity.MINOR, EventSeverity.WARNING)
+
+
+class Window(BaseModel):
+    """A planned event: maintenance on a CI or a service, with its reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ci: str | None = None
+    service: str | None = None
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str
+
+    @model_validator(mode="after")
+    def _sane(self) -> Window:
+        if not (self.ci or self.service):
+            raise ValueError("a maintenance window names a ci or a service")
+        if self.end <= self.start:
+            raise ValueError("a maintenance window ends after it starts")
+        return self
+
+    def covers(self, ci: str | None, services: list[str], when: datetime) -> bool:
+        names = {n.casefold() for n in [ci or "", *services] if n}
+        target = (self.ci or self.service or "").casefold()
+        return target in names and self.start <= when <= self.end
+
+
+class HandlingConfig(BaseModel):
+    """`[event.handling]`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer: str | None = Field(
+        default=None, description="login event-raised requests are filed for (Remedy wants one)"
+    )
+    capacity_group: str = "Capacity Management"
+    impact: dict[EventSeverity, Impact] = Field(
+        default_factory=lambda: {
+            EventSeverity.CRITICAL: Impact.EXTENSIVE,
+            EventSeverity.MAJOR: Impact.SIGNIFICANT,
+            EventSeverity.MINOR: Impact.MODERATE,
+            EventSeverity.WARNING: Impact.MINOR,
+        }
+    )
+    urgency: dict[EventSeverity, Urgency] = Field(
+        default_factory=lambda: {
+            EventSeverity.CRITICAL: Urgency.CRITICAL,
+            EventSeverity.MAJOR: Urgency.HIGH,
+            EventSeverity.MINOR: Urgency.MEDIUM,
+            EventSeverity.WARNING: Urgency.LOW,
+        }
+    )
+    repeat_notes: str = Field(default="doubling", pattern="^(every|doubling)$")
+    resolve_on_clear: bool = False
+    clear_status_reason: str = "Automated Resolution Reported"
+    dependency_depth: int = Field(default=3, ge=0, le=10)
+    maintenance: list[Window] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything Event Handling needs to know about one event, gathered before deciding."""
+
+    event: Event
+    occurrence: int
+    ci: ConfigurationItem | None
+    services: list[str]
+    current: IncidentRequest | None = None
+    episode: int = 0
+    change: ChangeRecord | None = None
+    window: Window | None = None
+    cause: IncidentRequest | None = None
+
+
+def reason(rule: str) -> Reason:
+    return Reason(process=PROCESS, procedure=PROCEDURE, rule=rule)
+
+
+def symptom(event: Event) -> str:
+    """How requests raised from events start their summary: the event type, bracketed."""
+    return f"[{event.event_type}]"
+
+
+def summary_for(event: Event) -> str:
+    return f"{symptom(event)} {event.message or ''}"[:100]
+
+
+def decide(
+    situation: Situation,
+    directory: Directory,
+    config: HandlingConfig,
+    assignment: AssignmentConfig,
+) -> Plan:
+    """The plan for one event (pure)."""
+    event = situation.event
+    plan = Plan(procedure=NAME, trigger=f"event:{event.id}")
+    label = f"event {event.id}"
+    if event.severity is EventSeverity.CLEAR:
+        _clear(situation, config, plan)
+    elif situation.current is not None:
+        _repeat(situation, config, plan)
+    elif situation.change is not None or situation.window is not None:
+        plan.note(label, "closed: planned", _planned_reason(situation))
+    elif situation.cause is not None:
+        _caused_elsewhere(situation, config, plan)
+    elif event.value is not None and event.threshold is not None:
+        _capacity(situation, directory, config, plan)
+    elif event.severity in (*OUTAGE, *DEGRADATION):
+        _restoration(situation, directory, config, assignment, plan)
+    else:
+        plan.note(label, "closed: information", "no outage, degradation or capacity warning")
+    return plan
+
+
+def _ci_name(situation: Situation) -> str:
+    event = situation.event
+    return (situation.ci.name if situation.ci else None) or event.ci or event.node or "(unknown CI)"
+
+
+def _clear(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
+    event, incident = situation.event, situation.current
+    label = f"event {event.id}"
+    if incident is None:
+        plan.note(
+            label, "closed", "the condition cleared and no open incident request is tied to it"
+        )
+        return
+    when = f"{event.occurred_at:%Y-%m-%d %H:%M} UTC" if event.occurred_at else "now"
+    why = f"the condition '{event.message_key}' on {_ci_name(situation)} cleared at {when}"
+    trigger = f"event:{event.id}"
+    plan.add(
+        note_action(
+            on=RecordKind.INCIDENT,
+            record=incident.id,
+            step="clear-note",
+            trigger=trigger,
+            reason=reason(why),
+            summary="Monitoring: condition cleared",
+            text=f"{PROCESS} {PROCEDURE}: {why}.",
+        )
+    )
+    if config.resolve_on_clear:
+        plan.add(
+            Action(
+                kind=ActionKind.UPDATE,
+                step="resolve",
+                trigger=f"incident:{incident.id}:cleared",
+                reason=reason(f"{why}; resolve_on_clear is set"),
+                target_kind=RecordKind.INCIDENT,
+                target_id=incident.id,
+                changes={
+                    "status": IncidentStatus.RESOLVED,
+                    "status_reason": config.clear_status_reason,
+                    "resolution": f"Cleared by monitoring: {event.message}",
+                },
+            )
+        )
+    plan.note(label, f"noted on {incident.id}", why)
+
+
+def _repeat(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
+    event, incident, n = situation.event, situation.current, situation.occurrence
+    assert incident is not None
+    why = (
+        f"not the first event for {incident.id}: occurrence {n} of '{event.message_key}' on "
+        f"{_ci_name(situation)}; the event is closed without a new incident request"
+    )
+    if config.repeat_notes == "every" or n & (n - 1) == 0:
+        plan.add(
+            note_action(
+                on=RecordKind.INCIDENT,
+                record=incident.id,
+                step="repeat-note",
+                trigger=f"event:{event.id}",
+                reason=reason(why),
+                summary=f"Monitoring: event repeated ({n} so far)",
+                text=f"{PROCESS} {PROCEDURE}: {why}. Latest: {event.message}",
+            )
+        )
+    plan.note(f"event {event.id}", f"repeat of {incident.id}", why)
+
+
+def _planned_reason(situation: Situation) -> str:
+    name = _ci_name(situation)
+    if situation.change is not None:
+        change = situation.change
+        return (
+            f"{name} is in the window of approved change {change.id} "
+            f"({change.summary}): the event is expected and closed"
+        )
+    assert situation.window is not None
+    return f"{name} is in a planned maintenance window ({situation.window.reason}): closed"
+
+
+def _caused_elsewhere(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
+    event, outage = situation.event, situation.cause
+    assert outage is not None
+    ci = situation.ci
+    why = (
+        f"{_ci_name(situation)} depends on {outage.ci}, whose outage {outage.id} is open: the "
+        "event is attributed to it instead of opening a new incident request"
+    )
+    if ci is not None and ci.id:
+        plan.add(
+            Action(
+                kind=ActionKind.RELATE,
+                step="impacted-ci",
+                trigger=f"outage:{outage.id}:ci:{ci.id}",
+                reason=reason(why),
+                target_kind=RecordKind.INCIDENT,
+                target_id=outage.id,
+                relation=Relation(
+                    source_kind=RecordKind.INCIDENT,
+                    source_id=str(outage.id),
+                    target_kind=RecordKind.CI,
+                    target_id=ci.id,
+                    relation_type=RelationType.IMPACTS,
+                ),
+            )
+        )
+    n = situation.occurrence
+    if config.repeat_notes == "every" or n & (n - 1) == 0:
+        plan.add(
+            note_action(
+                on=RecordKind.INCIDENT,
+                record=outage.id,
+                step="dependent-event",
+                trigger=f"event:{event.id}",
+                reason=reason(why),
+                summary=f"Monitoring: dependent CI {_ci_name(situation)} affected",
+                text=f"{PROCESS} {PROCEDURE}: {why}. Event: {event.message}",
+            )
+        )
+    plan.note(f"event {event.id}", f"linked to {outage.id}", why)
+
+
+READING_TAG = "smpm-reading "
+
+
+def reading_line(event: Event) -> str:
+    """The event's facts as one JSON line in the request's details, for later procedures
+    (Capacity Warning Handling reads the utilisation level that raised the request from it)."""
+    facts = {
+        "source": event.source,
+        "node": event.node,
+        "ci": event.ci,
+        "type": event.event_type,
+        "resource": event.resource,
+        "metric": event.metric,
+        "value": event.value,
+        "threshold": event.threshold,
+        "message_key": event.message_key,
+    }
+    return READING_TAG + json.dumps({k: v for k, v in facts.items() if v is not None})
+
+
+def _new_request(
+    situation: Situation, config: HandlingConfig, service_type: ServiceType
+) -> IncidentRequest:
+    event = situation.event
+    severity = event.severity or EventSeverity.WARNING
+    return IncidentRequest(
+        summary=summary_for(event),
+        details=f"{event.message}\n\n{reading_line(event)}",
+        status=IncidentStatus.NEW,
+        impact=config.impact.get(severity, Impact.MINOR),
+        urgency=config.urgency.get(severity, Urgency.LOW),
+        service_type=service_type,
+        reported_source=ReportedSource.SYSTEMS_MANAGEMENT,
+        customer=config.customer,
+        ci=situation.ci.name if situation.ci else event.ci,
+        ci_id=situation.ci.id if situation.ci else None,
+        service=situation.services[0] if situation.services else None,
+        event_key=event.message_key,
+    )
+
+
+def _create(situation: Situation, record: IncidentRequest, why: str, plan: Plan) -> None:
+    event = situation.event
+    plan.add(
+        Action(
+            kind=ActionKind.CREATE,
+            step="register",
+            trigger=f"condition:{event.message_key}:{situation.episode}",
+            reason=reason(why),
+            target_kind=RecordKind.INCIDENT,
+            record=record,
+        )
+    )
+    plan.note(f"event {event.id}", "new incident request", why)
+
+
+def _capacity(
+    situation: Situation, directory: Directory, config: HandlingConfig, plan: Plan
+) -> None:
+    event = situation.event
+    assert event.value is not None and event.threshold is not None
+    if event.value <= event.threshold:
+        plan.note(
+            f"event {event.id}",
+            "closed: information",
+            f"{event.metric or 'reading'} {event.value:g} is within its threshold "
+            f"{event.threshold:g}",
+        )
+        return
+    service = situation.services[0] if situation.services else None
+    manager = directory.service_role(service, "capacity_manager")
+    record = _new_request(situation, config, ServiceType.INFRASTRUCTURE_EVENT)
+    record = record.model_copy(
+        update={
+            "assigned_group": config.capacity_group,
+            "assignee": manager,
+            "status": IncidentStatus.ASSIGNED,
+        }
+    )
+    unknown = f"no capacity manager is known for {service or 'its service'}"
+    who = f"the capacity manager {manager}" if manager else f"{config.capacity_group} ({unknown})"
+    why = (
+        f"first warning of a capacity shortage: {event.metric or event.resource or 'utilisation'} "
+        f"{event.value:g} exceeds threshold {event.threshold:g} on {_ci_name(situation)}"
+        f"{' (service ' + service + ')' if service else ''}; assigned to {who}"
+    )
+    _create(situation, record, why, plan)
+
+
+def _restoration(
+    situation: Situation,
+    directory: Directory,
+    config: HandlingConfig,
+    assignment: AssignmentConfig,
+    plan: Plan,
+) -> None:
+    event = situation.event
+    kind = "outage" if event.severity in OUTAGE else "degradation"
+    record = _new_request(situation, config, ServiceType.INFRASTRUCTURE_RESTORATION)
+    routing = choose_group(record, assignment)
+    route = "left for the service desk to assign (no routing rule matched)"
+    if routing is not None:
+        group = directory.group(routing.group)
+        record = record.model_copy(
+            update={
+                "assigned_group": routing.group,
+                "assignee": routing.assignee,
+                "assigned_company": group.company if group else None,
+                "assigned_organization": group.organization if group else None,
+                "status": IncidentStatus.ASSIGNED,
+            }
+        )
+        route = f"routed to {routing.group} ({routing.why})"
+    why = (
+        f"first notice of an unplanned {kind} of {_ci_name(situation)}"
+        f"{' (service ' + situation.services[0] + ')' if situation.services else ''}; {route}"
+    )
+    _create(situation, record, why, plan)
+
+
+SPEC = Procedure(
+    name=NAME,
+    process=PROCESS,
+    number=1,
+    title="Event Handling",
+    triggers=("webhook: POST /hooks/events", "webhook: POST /hooks/alertmanager"),
+    run=None,
+)

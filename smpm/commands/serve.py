@@ -1,0 +1,82 @@
+"""`smpm serve` and `smpm events`: the webhook service and its stored events."""
+
+from __future__ import annotations
+
+import click
+
+from smpm.commands import CliState, reports_errors
+from smpm.render import table
+
+
+@click.command()
+@click.pass_obj
+@reports_errors
+def serve(state: CliState) -> None:
+    """Run the webhook service: POST /hooks/{events,alertmanager,remedy,servicenow}.
+
+    Every accepted event is committed to the intake store before the 202 answer; workers then
+    run Event Management P1 (monitoring events) or the incident procedures (record changes),
+    retrying failures and keeping dead events with their reason. Also GET /healthz, /metrics.
+    """
+    from smpm import logs
+    from smpm.intake.service import serve as run
+
+    settings = state.settings()
+    logs.configure(settings.logging.level, settings.logging.json_format)
+    run(settings)
+
+
+@click.group(invoke_without_command=True)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["pending", "processing", "done", "dead"]),
+    help="Only these states (repeatable); default: all.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_context
+@reports_errors
+def events(ctx: click.Context, statuses: tuple[str, ...], limit: int) -> None:
+    """List the stored webhook events: pending, processing, done and dead, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from smpm.intake.store import STATUSES, counts, listing
+    from smpm.store import open_engine
+
+    engine = open_engine(ctx.obj.settings().database.url)
+    click.echo("  ".join(f"{k}: {v}" for k, v in counts(engine).items()))
+    rows = listing(engine, statuses or STATUSES, limit)
+    click.echo(
+        table(
+            ("id", "endpoint", "status", "tries", "received", "subject", "outcome / last error"),
+            (
+                (
+                    r["id"],
+                    r["endpoint"],
+                    r["status"],
+                    r["attempts"],
+                    f"{r['received_at']:%Y-%m-%d %H:%M:%S}",
+                    r["subject"],
+                    r["last_error"] or r["outcome"] or "",
+                )
+                for r in rows
+            ),
+            60,
+        )
+    )
+
+
+@events.command("retry")
+@click.argument("event_id")
+@click.pass_obj
+@reports_errors
+def retry(state: CliState, event_id: str) -> None:
+    """Requeue one dead (or waiting) event so the workers take it again, with fresh attempts."""
+    from smpm.intake.store import requeue
+    from smpm.store import open_engine, utcnow
+
+    engine = open_engine(state.settings().database.url)
+    if not requeue(engine, event_id, utcnow()):
+        raise click.ClickException(f"no dead or pending event {event_id!r}; see `smpm events`")
+    click.echo(f"event {event_id} is pending again")

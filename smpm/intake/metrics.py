@@ -1,0 +1,60 @@
+"""Prometheus metrics of the webhook service, in a registry of its own (one per app)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class IntakeMetrics:
+    def __init__(self, queue_depth: Callable[[], dict[str, int]]) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter(
+            "smpm_events_received", "Events accepted (202) by endpoint", ["endpoint"], registry=r
+        )
+        self.duplicates = Counter(
+            "smpm_events_duplicate",
+            "Redeliveries answered with the stored id",
+            ["endpoint"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "smpm_events_rejected",
+            "Requests refused, by endpoint and reason",
+            ["endpoint", "reason"],
+            registry=r,
+        )
+        self.processed = Counter(
+            "smpm_events_processed", "Events processed to the end", ["endpoint"], registry=r
+        )
+        self.retried = Counter(
+            "smpm_events_retried",
+            "Processing attempts that failed and will be retried",
+            ["endpoint"],
+            registry=r,
+        )
+        self.dead = Counter(
+            "smpm_events_dead",
+            "Events kept as dead after their last attempt",
+            ["endpoint"],
+            registry=r,
+        )
+        self.itsm_latency = Histogram(
+            "smpm_itsm_call_seconds",
+            "ITSM API call latency",
+            ["method", "status"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        depth = Gauge("smpm_intake_events", "Stored events by status", ["status"], registry=r)
+        for status in ("pending", "processing", "done", "dead"):
+            depth.labels(status).set_function(_status_reader(queue_depth, status))
+
+    def observe_call(self, method: str, status: int, seconds: float) -> None:
+        self.itsm_latency.labels(method, str(status)).observe(seconds)
+
+
+def _status_reader(counts: Callable[[], dict[str, int]], status: str) -> Callable[[], float]:
+    return lambda: float(counts().get(status, 0))

@@ -1,0 +1,157 @@
+"""What a worker does with one stored event: run the procedures it triggers, through the executor.
+
+Monitoring events (generic or from Alertmanager) go to Event Management P1. Record notifications
+from the ITSM go to the Incident Management procedures that act on one record: P2 routing for a
+new request, P4 for a request resolved with a workaround, P7 for a proposed solution.
+
+Each worker thread has its own connector (a Remedy connector serialises its calls). The CMDB
+snapshot and the directory are shared and refreshed every `cache_seconds`, since events come in
+storms and the organisation changes slowly. Any failed action makes the whole event fail, so the
+worker retries it; the executor's keys make the retry write only what is still missing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import Engine
+
+from connector.base import Connector
+from connector.entities import Event
+from procedures.directory import Directory
+from procedures.event.cmdb import CmdbSnapshot
+from procedures.event.handling import decide
+from procedures.event.situation import gather
+from procedures.incident import assignment, resolution, solution_approval
+from procedures.plan import Plan
+from procedures.registry import Context
+from smpm.executor import Executor
+from smpm.intake.models import GenericEvent, RecordNotification
+from smpm.intake.store import Claimed, occurrence
+from smpm.notify import build_notifier
+from smpm.settings import Settings
+from smpm.store import settled_triggers
+
+T = TypeVar("T")
+
+
+class ProcessingFailed(RuntimeError):
+    """Some actions of the event failed; the worker will retry it."""
+
+
+class _Cached(Generic[T]):
+    def __init__(self, load: Callable[[], T], seconds: float) -> None:
+        self._load, self._seconds = load, seconds
+        self._value: T | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._at > self._seconds:
+                self._value, self._at = self._load(), time.monotonic()
+            return self._value
+
+
+class Processor:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        connector_factory: Callable[[Settings], Connector],
+        clock: Callable[[], datetime],
+        *,
+        cache_seconds: float = 300.0,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self._factory = connector_factory
+        self._local = threading.local()
+        self._opened: list[Connector] = []
+        self._cmdb = _Cached(lambda: CmdbSnapshot.load(self.connector()), cache_seconds)
+        self._directory = _Cached(
+            lambda: Directory.load(self.connector(), settings.contacts), cache_seconds
+        )
+
+    def connector(self) -> Connector:
+        if getattr(self._local, "connector", None) is None:
+            self._local.connector = self._factory(self.settings)
+            self._opened.append(self._local.connector)
+        return self._local.connector  # type: ignore[no-any-return]
+
+    def __call__(self, claimed: Claimed) -> str:
+        if claimed.endpoint in ("events", "alertmanager"):
+            plans = [self._event_plan(claimed)]
+        else:
+            plans = self._record_plans(claimed)
+        return "; ".join(self._apply(plan) for plan in plans) or "nothing to do"
+
+    def _context(self, procedure: str, trigger: str) -> Context:
+        return Context(
+            self.connector(),
+            self.settings.procedures(),
+            self.clock(),
+            trigger,
+            settled=lambda triggers: settled_triggers(self.engine, procedure, triggers),
+            _directory=self._directory.get(),
+        )
+
+    def _event_plan(self, claimed: Claimed) -> Plan:
+        payload = GenericEvent.model_validate(claimed.payload)
+        event = Event(
+            id=claimed.id,
+            source=payload.source,
+            node=payload.node,
+            ci=payload.ci,
+            event_type=payload.type,
+            resource=payload.resource,
+            metric=payload.metric,
+            severity=payload.severity,
+            message_key=payload.key(),
+            message=payload.message,
+            value=payload.value,
+            threshold=payload.threshold,
+            occurred_at=payload.time,
+        )
+        config = self.settings.procedures()
+        n = occurrence(self.engine, claimed.subject, claimed.id)
+        situation = gather(self.connector(), event, n, self._cmdb.get(), config.event.handling)
+        return decide(
+            situation, self._directory.get(), config.event.handling, config.incident.assignment
+        )
+
+    def _record_plans(self, claimed: Claimed) -> list[Plan]:
+        note = RecordNotification.model_validate(claimed.payload)
+        trigger = f"record:{claimed.id}"
+        if note.operation == "delete":
+            return []
+        if note.kind == "incident":
+            return [
+                assignment.for_record(self._context(assignment.NAME, trigger), note.record),
+                resolution.for_record(self._context(resolution.NAME, trigger), note.record),
+            ]
+        if note.kind == "knowledge_article":
+            ctx = self._context(solution_approval.NAME, trigger)
+            return [solution_approval.for_record(ctx, note.record)]
+        return []
+
+    def _apply(self, plan: Plan) -> str:
+        connector = self.connector()
+        notifier = build_notifier(self.settings.notify, connector)
+        report = Executor(connector, self.engine, notifier=notifier, clock=self.clock).apply(plan)
+        if report.failed:
+            raise ProcessingFailed(
+                "; ".join(f"{o.action.step}: {o.detail}" for o in report.failed)[:1000]
+            )
+        return "; ".join(f"{f.outcome} ({f.because})" for f in plan.findings)[:1000]
+
+    def close(self) -> None:
+        """Close every worker thread's connector (call once the workers have stopped)."""
+        for connector in self._opened:
+            connector.close()
+        self._opened.clear()

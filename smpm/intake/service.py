@@ -1,0 +1,101 @@
+"""`smpm serve`: the webhook app, its group-commit writer and its event workers, together.
+
+The parts start in the order that keeps the promise "nothing accepted is lost": the store first,
+then the writer, then the workers, then the HTTP listener; they stop in the reverse order, and an
+event still being processed when the process dies is simply taken again on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from connector.base import Connector
+from smpm.intake.app import create_app
+from smpm.intake.metrics import IntakeMetrics
+from smpm.intake.processor import Processor
+from smpm.intake.store import counts
+from smpm.intake.worker import Handler, Worker
+from smpm.intake.writer import GroupWriter
+from smpm.platforms import open_connector
+from smpm.settings import Settings
+from smpm.store import open_engine, utcnow
+
+log = logging.getLogger("smpm.serve")
+
+
+@dataclass
+class Service:
+    app: FastAPI
+    engine: Engine
+    writer: GroupWriter
+    metrics: IntakeMetrics
+    workers: list[Worker] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
+@contextmanager
+def running(
+    settings: Settings,
+    *,
+    handler: Handler | None = None,
+    connector_factory: Callable[[Settings], Connector] = open_connector,
+    clock: Callable[[], datetime] = utcnow,
+    workers: int | None = None,
+) -> Iterator[Service]:
+    """The service's parts, started; stopped in reverse order on exit."""
+    engine = open_engine(settings.database.url)
+    metrics = IntakeMetrics(lambda: counts(engine))
+    writer = GroupWriter(engine, clock)
+    app = create_app(settings.serve, settings.hooks, engine, writer, metrics)
+    service = Service(app, engine, writer, metrics)
+    processor = None
+    if handler is None:
+        processor = Processor(settings, engine, connector_factory, clock)
+        handler = processor
+    count = settings.serve.workers if workers is None else workers
+    for n in range(count):
+        worker = Worker(engine, handler, settings.intake, clock, metrics)
+        thread = threading.Thread(
+            target=worker.run_until,
+            args=(service.stop, settings.serve.poll_seconds),
+            name=f"smpm-event-worker-{n}",
+            daemon=True,
+        )
+        service.workers.append(worker)
+        service.threads.append(thread)
+        thread.start()
+    try:
+        yield service
+    finally:
+        service.stop.set()
+        for thread in service.threads:
+            thread.join(timeout=30)
+        writer.close()
+        if processor is not None:
+            processor.close()
+        engine.dispose()
+
+
+def serve(settings: Settings) -> None:
+    """Run until interrupted: HTTP on [serve] host:port, workers in threads."""
+    with running(settings) as service:
+        config = uvicorn.Config(
+            service.app,
+            host=settings.serve.host,
+            port=settings.serve.port,
+            log_level="info",
+            access_log=False,
+            lifespan="off",
+        )
+        log.info("webhooks on http://%s:%s/hooks/...", settings.serve.host, settings.serve.port)
+        uvicorn.Server(config).run()

@@ -1,0 +1,266 @@
+"""The intake store: events are committed here before the sender hears 202, and worked from here.
+
+One row per accepted item. Its life: pending -> processing (claimed under a lease) -> done, or
+back to pending with a later `next_attempt_at` after a failure, or dead after the last attempt
+(with the reason kept). A worker that dies mid-event leaves a lease that expires; the next claim
+takes the event again, and the executor's idempotency keys make the replay write nothing twice.
+
+Claims are one UPDATE ... RETURNING over the rows that are due, so two workers never take the same
+row; on PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED, so several nodes
+share the work without waiting on each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from smpm.intake.models import Intake
+from smpm.store import UtcDateTime, metadata
+
+intake = Table(
+    "intake_events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("endpoint", String(32), nullable=False),
+    Column("dedup_key", String(64), nullable=False, unique=True),
+    Column("subject", String(500), nullable=False),
+    Column("delivery_id", String(200)),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | processing | done | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime()),
+    Column("last_error", Text),
+    Column("finished_at", UtcDateTime()),
+    Column("outcome", Text),
+    Index("ix_intake_due", "status", "next_attempt_at"),
+    Index("ix_intake_subject", "subject", "id"),
+)
+
+STATUSES = ("pending", "processing", "done", "dead")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    endpoint: str
+    payload: dict[str, Any]
+    attempts: int
+    received_at: datetime
+    subject: str
+
+
+_SEQUENCE = itertools.count()
+
+
+def new_id(now: datetime) -> str:
+    """Sortable by receipt: milliseconds, then this process's sequence, then a random tail
+    (so ids from several nodes never collide)."""
+    return f"{int(now.timestamp() * 1000):012x}{next(_SEQUENCE) % 16**8:08x}{uuid.uuid4().hex[:12]}"
+
+
+def accept(engine: Engine, items: Sequence[Intake], now: datetime) -> list[Accepted]:
+    """Store new items in one transaction; a known dedup key returns the stored row's id."""
+    if not items:
+        return []
+    rows = [
+        {
+            "id": new_id(now),
+            "endpoint": i.endpoint,
+            "dedup_key": i.dedup_key,
+            "subject": i.subject,
+            "delivery_id": i.delivery_id,
+            "received_at": now,
+            "payload": i.payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for i in items
+    ]
+    with engine.begin() as conn:
+        statement = _insert_ignoring_duplicates(engine)
+        conn.execute(statement, rows)
+        keys = [r["dedup_key"] for r in rows]
+        stored = dict(
+            conn.execute(
+                select(intake.c.dedup_key, intake.c.id).where(intake.c.dedup_key.in_(keys))
+            ).all()
+        )
+    return [Accepted(stored[r["dedup_key"]], stored[r["dedup_key"]] != r["id"]) for r in rows]
+
+
+def _insert_ignoring_duplicates(engine: Engine) -> Any:
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(intake).on_conflict_do_nothing(index_elements=["dedup_key"])
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(intake).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return insert(intake)
+
+
+def claim(engine: Engine, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Take up to `limit` due events (pending and due, or processing with an expired lease)."""
+    due = ((intake.c.status == "pending") & (intake.c.next_attempt_at <= now)) | (
+        (intake.c.status == "processing") & (intake.c.lease_until < now)
+    )
+    candidates = select(intake.c.id).where(due).order_by(intake.c.next_attempt_at).limit(limit)
+    if engine.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(intake)
+        .where(intake.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            status="processing",
+            lease_owner=owner,
+            lease_until=now + lease,
+            attempts=intake.c.attempts + 1,
+        )
+        .returning(
+            intake.c.id,
+            intake.c.endpoint,
+            intake.c.payload,
+            intake.c.attempts,
+            intake.c.received_at,
+            intake.c.subject,
+        )
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(statement).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def finish(engine: Engine, event_id: str, owner: str, now: datetime, outcome: str = "") -> bool:
+    """Done, with what was decided; False when the lease was lost meanwhile."""
+    return _settle(
+        engine,
+        event_id,
+        owner,
+        status="done",
+        finished_at=now,
+        last_error=None,
+        lease_owner=None,
+        lease_until=None,
+        outcome=outcome[:2000] or None,
+    )
+
+
+def occurrence(engine: Engine, subject: str, event_id: str) -> int:
+    """How many stored items about `subject` arrived up to and including this one."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(intake)
+                .where(intake.c.subject == subject, intake.c.id <= event_id)
+            ).scalar_one()
+        )
+
+
+def retry_later(engine: Engine, event_id: str, owner: str, error: str, at: datetime) -> bool:
+    return _settle(
+        engine,
+        event_id,
+        owner,
+        status="pending",
+        next_attempt_at=at,
+        last_error=error,
+        lease_owner=None,
+        lease_until=None,
+    )
+
+
+def bury(engine: Engine, event_id: str, owner: str, error: str, now: datetime) -> bool:
+    """Dead: the last attempt failed; kept with its reason, never dropped."""
+    return _settle(
+        engine,
+        event_id,
+        owner,
+        status="dead",
+        finished_at=now,
+        last_error=error,
+        lease_owner=None,
+        lease_until=None,
+    )
+
+
+def _settle(engine: Engine, event_id: str, owner: str, **values: Any) -> bool:
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(intake)
+            .where(
+                intake.c.id == event_id,
+                intake.c.lease_owner == owner,
+                intake.c.status == "processing",
+            )
+            .values(**values)
+        )
+    return result.rowcount == 1
+
+
+def requeue(engine: Engine, event_id: str, now: datetime) -> bool:
+    """`smpm events retry ID`: a dead (or failed) event is due again, with fresh attempts."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(intake)
+            .where(intake.c.id == event_id, intake.c.status.in_(("dead", "pending")))
+            .values(status="pending", attempts=0, next_attempt_at=now, finished_at=None)
+        )
+    return result.rowcount == 1
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(intake.c.status, func.count()).group_by(intake.c.status)).all()
+    found = {status: 0 for status in STATUSES}
+    found.update({status: int(n) for status, n in rows})
+    return found
+
+
+def listing(engine: Engine, statuses: Iterable[str], limit: int) -> list[dict[str, Any]]:
+    query = (
+        select(
+            intake.c.id,
+            intake.c.endpoint,
+            intake.c.status,
+            intake.c.attempts,
+            intake.c.received_at,
+            intake.c.next_attempt_at,
+            intake.c.last_error,
+            intake.c.outcome,
+            intake.c.subject,
+        )
+        .where(intake.c.status.in_(list(statuses)))
+        .order_by(intake.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

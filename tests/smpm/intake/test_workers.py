@@ -1,0 +1,125 @@
+"""Workers: leases, retries with backoff, dead events kept with their reason, requeue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from random import Random
+
+from sqlalchemy import Engine
+
+from connector.testing import at
+from smpm.intake.config import IntakeSection
+from smpm.intake.models import GenericEvent, intake_item
+from smpm.intake.store import Claimed, accept, claim, counts, listing, occurrence, requeue
+from smpm.intake.worker import Worker
+from tests.smpm.intake.conftest import event_body
+
+CONFIG = IntakeSection(max_attempts=3, backoff_seconds=2, max_backoff_seconds=60, lease_seconds=30)
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: at("2026-11-25 10:00"))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def store_events(engine: Engine, clock: Clock, n: int) -> list[str]:
+    items = [
+        intake_item("events", GenericEvent.model_validate(event_body(message=f"m{i}")), None)
+        for i in range(n)
+    ]
+    return [a.id for a in accept(engine, items, clock())]
+
+
+def test_claimed_events_are_processed_once(engine: Engine) -> None:
+    clock, seen = Clock(), []
+    ids = store_events(engine, clock, 3)
+    worker = Worker(engine, lambda e: seen.append(e.id) or "ok", CONFIG, clock)
+    assert worker.run_once() == 3
+    assert worker.run_once() == 0
+    assert sorted(seen) == sorted(ids)
+    assert counts(engine)["done"] == 3
+
+
+def test_failures_are_retried_with_backoff_then_kept_dead(engine: Engine) -> None:
+    """Attempt 1 and 2 fail and wait longer each time; attempt 3 is the last: dead, reason kept."""
+    clock = Clock()
+    [event_id] = store_events(engine, clock, 1)
+
+    def fails(event: Claimed) -> str:
+        raise RuntimeError("Remedy create: HTTP 503: server busy")
+
+    worker = Worker(engine, fails, CONFIG, clock, rng=Random(7))
+    delays = []
+    for _ in range(3):
+        assert worker.run_once() == 1
+        row = listing(engine, ["pending", "dead"], 1)[0]
+        if row["status"] == "pending":
+            delays.append((row["next_attempt_at"] - clock()).total_seconds())
+            assert worker.run_once() == 0  # not due yet
+            clock.now = row["next_attempt_at"]
+    dead = listing(engine, ["dead"], 1)[0]
+    assert dead["id"] == event_id
+    assert dead["last_error"] == "RuntimeError: Remedy create: HTTP 503: server busy"
+    assert 1 <= delays[0] <= 2 and 2 <= delays[1] <= 4
+
+
+def test_requeue_gives_a_dead_event_fresh_attempts(engine: Engine) -> None:
+    clock = Clock()
+    [event_id] = store_events(engine, clock, 1)
+    worker = Worker(engine, lambda e: (_ for _ in ()).throw(RuntimeError("down")), CONFIG, clock)
+    for _ in range(3):
+        worker.run_once()
+        clock.now += timedelta(minutes=5)
+    assert counts(engine)["dead"] == 1
+    assert requeue(engine, event_id, clock())
+    healthy = Worker(engine, lambda e: "ok", CONFIG, clock)
+    assert healthy.run_once() == 1
+    assert counts(engine)["done"] == 1
+    assert not requeue(engine, event_id, clock())  # done events stay done
+
+
+def test_a_dead_worker_s_lease_expires_and_another_takes_over(engine: Engine) -> None:
+    """Killed mid-event: nothing is lost; after the lease another worker processes it."""
+    clock = Clock()
+    [event_id] = store_events(engine, clock, 1)
+    lease = timedelta(seconds=CONFIG.lease_seconds)
+    assert [c.id for c in claim(engine, "dies", clock(), lease, 10)] == [event_id]
+    survivor = Worker(engine, lambda e: "ok", CONFIG, clock)
+    assert survivor.run_once() == 0  # still leased
+    clock.now += lease + timedelta(seconds=1)
+    assert survivor.run_once() == 1
+    assert counts(engine) == {"pending": 0, "processing": 0, "done": 1, "dead": 0}
+
+
+def test_two_workers_never_claim_the_same_event(engine: Engine) -> None:
+    clock = Clock()
+    store_events(engine, clock, 10)
+    lease = timedelta(seconds=30)
+    first = {c.id for c in claim(engine, "a", clock(), lease, 6)}
+    second = {c.id for c in claim(engine, "b", clock(), lease, 6)}
+    assert len(first) == 6 and len(second) == 4 and not first & second
+
+
+def test_repeats_are_counted_per_condition(engine: Engine) -> None:
+    """The n-th event about one condition knows it is the n-th (for the repeat note)."""
+    clock = Clock()
+    ids = [
+        accept(
+            engine,
+            [
+                intake_item(
+                    "events",
+                    GenericEvent.model_validate(event_body(time=f"2026-11-25T10:0{i}:00Z")),
+                    None,
+                )
+            ],
+            clock(),
+        )[0].id
+        for i in range(3)
+    ]
+    subject = listing(engine, ["pending"], 1)[0]["subject"]
+    assert [occurrence(engine, subject, i) for i in ids] == [1, 2, 3]
