@@ -69,7 +69,12 @@ class CmdbSnapshot:
             n for n in self._walk(ci, self.depends_on, depth) if n.casefold() not in self.services
         ]
 
+    def _name_of(self, ci_id: str) -> str:
+        node = self.by_id.get(ci_id)
+        return (node.name or ci_id) if node is not None else ci_id
+
     def _walk(self, ci: ConfigurationItem, edges: dict[str, set[str]], depth: int) -> list[str]:
+        """Breadth first, neighbours by name: nearest first, and the same order every run."""
         if not ci.id:
             return []
         seen, order = {ci.id}, []
@@ -78,7 +83,7 @@ class CmdbSnapshot:
             current, hops = queue.popleft()
             if hops == depth:
                 continue
-            for nxt in sorted(edges.get(current, ())):
+            for nxt in sorted(edges.get(current, ()), key=self._name_of):
                 if nxt not in seen:
                     seen.add(nxt)
                     queue.append((nxt, hops + 1))

@@ -14,7 +14,8 @@ Decisions for one event, in this order:
 3. planned          -> the CI or a service it supports is in an approved change's window or a
                        planned maintenance window: closed, and the reason recorded;
 4. another CI       -> a CI this one depends on has an open outage incident: the event is linked
-                       to that incident (CI as impacted), no new incident;
+                       to that incident (CI as impacted), no new incident (status events only: a
+                       capacity reading measures this CI itself, whatever fails upstream);
 5. capacity warning -> a reading past its threshold: a new "Infrastructure Event" request for the
                        CI and its service, assigned to that service's capacity manager;
 6. outage           -> a new "Infrastructure Restoration" request for the CI and its service,
@@ -114,6 +115,9 @@ class HandlingConfig(BaseModel):
     resolve_on_clear: bool = False
     clear_status_reason: str = "Automated Resolution Reported"
     dependency_depth: int = Field(default=3, ge=0, le=10)
+    # An upstream incident explains an event only if it is an outage: a restoration request at
+    # least this severe, being worked on (not pending).
+    cause_min_impact: Impact = Impact.SIGNIFICANT
     maintenance: list[Window] = Field(default_factory=list)
 
 

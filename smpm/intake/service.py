@@ -38,9 +38,22 @@ class Service:
     engine: Engine
     writer: GroupWriter
     metrics: IntakeMetrics
-    workers: list[Worker] = field(default_factory=list)
+    worker: Worker
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+
+    def drain(self, rounds: int = 100) -> int:
+        """Work every due event in this thread until none is left; returns how many were taken.
+
+        For tests and one-shot runs: the same worker logic as the threads, without them.
+        """
+        taken = 0
+        for _ in range(rounds):
+            claimed = self.worker.run_once()
+            if not claimed:
+                break
+            taken += claimed
+        return taken
 
 
 @contextmanager
@@ -57,11 +70,13 @@ def running(
     metrics = IntakeMetrics(lambda: counts(engine))
     writer = GroupWriter(engine, clock)
     app = create_app(settings.serve, settings.hooks, engine, writer, metrics)
-    service = Service(app, engine, writer, metrics)
     processor = None
     if handler is None:
         processor = Processor(settings, engine, connector_factory, clock)
         handler = processor
+    service = Service(
+        app, engine, writer, metrics, Worker(engine, handler, settings.intake, clock, metrics)
+    )
     count = settings.serve.workers if workers is None else workers
     for n in range(count):
         worker = Worker(engine, handler, settings.intake, clock, metrics)
@@ -71,7 +86,6 @@ def running(
             name=f"smpm-event-worker-{n}",
             daemon=True,
         )
-        service.workers.append(worker)
         service.threads.append(thread)
         thread.start()
     try:
