@@ -52,12 +52,12 @@ def servicenow_options(settings: Settings) -> ServiceNowOptions:
         )
     basic = section.auth == "basic"
     needs_user = section.auth != "oauth_client_credentials"
-    if (needs_user and not section.username) or (not basic and not section.client_id):
-        needed = ["username"] if needs_user else []
-        needed += [] if basic else ["client_id"]
+    missing = [] if section.username or not needs_user else ["username"]
+    missing += [] if section.client_id or basic else ["client_id"]
+    if missing:
         raise ConfigurationError(
             f"{settings.source}: servicenow.auth = {section.auth!r} needs "
-            + " and ".join(f"servicenow.{n}" for n in needed)
+            + " and ".join(f"servicenow.{n}" for n in missing)
         )
     credentials = ServiceNowCredentials(
         mode=section.auth,

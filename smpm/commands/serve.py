@@ -23,7 +23,7 @@ def serve(state: CliState) -> None:
 
     settings = state.settings()
     logs.configure(settings.logging.level, settings.logging.json_format)
-    run(settings)
+    run(settings, ready=lambda url: click.echo(f"smpm webhooks listening on {url}", err=False))
 
 
 @click.group(invoke_without_command=True)

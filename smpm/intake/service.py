@@ -8,6 +8,7 @@ event still being processed when the process dies is simply taken again on the n
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -100,16 +101,27 @@ def running(
         engine.dispose()
 
 
-def serve(settings: Settings) -> None:
-    """Run until interrupted: HTTP on [serve] host:port, workers in threads."""
+def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> None:
+    """Run until interrupted: HTTP on [serve] host:port, workers in threads.
+
+    The socket is bound first (port 0 picks a free one) and `ready` hears the real URL, so a
+    supervisor or a test knows where to post without polling.
+    """
     with running(settings) as service:
+        sock = socket.socket(socket.AF_INET6 if ":" in settings.serve.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.serve.host, settings.serve.port))
+        sock.listen(1024)
+        host, port = sock.getsockname()[:2]
+        url = f"http://{host}:{port}"
         config = uvicorn.Config(
             service.app,
-            host=settings.serve.host,
-            port=settings.serve.port,
-            log_level="info",
+            log_level="warning",
             access_log=False,
             lifespan="off",
+            timeout_graceful_shutdown=5,
         )
-        log.info("webhooks on http://%s:%s/hooks/...", settings.serve.host, settings.serve.port)
-        uvicorn.Server(config).run()
+        log.info("webhooks on %s/hooks/...", url)
+        if ready is not None:
+            ready(url)
+        uvicorn.Server(config).run(sockets=[sock])
