@@ -1,4 +1,4 @@
-"""kill -9 in the middle of a burst: every accepted event is processed exactly once after restart."""
+"""kill -9 mid-burst: every accepted event is processed exactly once after the restart."""
 
 from __future__ import annotations
 
