@@ -77,9 +77,16 @@ def make_session(options: HttpOptions) -> requests.Session:
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
-    """Retry-After as seconds: either a number or an HTTP date (RFC 9110 10.2.3)."""
+    """Retry-After as seconds: either a number or an HTTP date (RFC 9110 10.2.3).
+
+    A 429 without Retry-After but with `X-RateLimit-Reset` (a UNIX time; ServiceNow's rate
+    limiting) waits until that time.
+    """
     raw = response.headers.get("Retry-After")
     if not raw:
+        reset = response.headers.get("X-RateLimit-Reset", "").strip()
+        if response.status_code == 429 and reset.isdigit():
+            return max(0.0, int(reset) - time.time())
         return None
     raw = raw.strip()
     if raw.isdigit():

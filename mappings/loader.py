@@ -47,15 +47,21 @@ class ParentForm(_Strict):
 
 
 class RelationSource(_Strict):
-    """How relations from one source kind are stored."""
+    """How relations from one source kind are stored.
+
+    Without `type_field` the link is a reference on the source record itself (ServiceNow's
+    `incident.problem_id`): it has one type, read back as the type_enum's one own label, and
+    `target_kind` names the kind it points to, since no field names the target's form.
+    """
 
     form: str
     source_field: str
     target_field: str
-    type_field: str
+    type_field: str | None = None
     type_enum: str
     target_form_field: str | None = None
     target_type_field: str | None = None
+    target_kind: str | None = None
 
 
 class KindMapping(_Strict):
@@ -69,6 +75,9 @@ class KindMapping(_Strict):
     fields: dict[str, str] = Field(default_factory=dict)
     create_fields: dict[str, str] = Field(default_factory=dict)
     references: dict[str, str] = Field(default_factory=dict)
+    where: dict[str, str] = Field(default_factory=dict)
+    """Equalities every record of this kind meets on a shared table (ServiceNow known errors are
+    problems with known_error=true): added to every read and written on create."""
     enums: dict[str, str] = Field(default_factory=dict)
     parents: dict[str, ParentForm] = Field(default_factory=dict)
     sources: dict[str, RelationSource] = Field(default_factory=dict)
@@ -231,6 +240,8 @@ def _check_kind(
     for source, rel in kind.sources.items():
         if source not in schema_kinds:
             fail((*base, "sources", source), "unknown entity kind")
+        if rel.target_kind is not None and rel.target_kind not in schema_kinds:
+            fail((*base, "sources", source, "target_kind"), "unknown entity kind")
         if rel.type_enum not in mapping.enums:
             fail((*base, "sources", source, "type_enum"), f"{rel.type_enum!r} is not under [enums]")
         spec = fields.get("relation_type")

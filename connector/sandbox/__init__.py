@@ -1,4 +1,5 @@
-"""The embedded sandbox ITSM: an emulated BMC Remedy AR System server over SQLite.
+"""The embedded sandbox ITSM: an emulated BMC Remedy AR System server, and on the same port a
+ServiceNow Table API face, over SQLite.
 
 See README.md in this folder. `Sandbox.start(...)` runs one in a background thread;
 `serve(...)` runs one in the foreground for the `smpm sandbox` command.
@@ -6,5 +7,6 @@ See README.md in this folder. `Sandbox.start(...)` runs one in a background thre
 
 from connector.sandbox.seed import SeedError, load_seed
 from connector.sandbox.server import Sandbox, serve
+from connector.sandbox.servicenow import ServiceNowSettings
 
-__all__ = ["Sandbox", "SeedError", "load_seed", "serve"]
+__all__ = ["Sandbox", "SeedError", "ServiceNowSettings", "load_seed", "serve"]

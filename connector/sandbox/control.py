@@ -9,8 +9,11 @@ POST   /__sandbox/faults            {"kind": "status"|"reset"|"delay", "count": 
                                      "status": 503, "retry_after": "1", "seconds": 5,
                                      "method": "GET", "path_prefix": "/api/arsys", ...}
 DELETE /__sandbox/faults            drop every pending fault
-POST   /__sandbox/tokens/expire     expire every issued token now
-POST   /__sandbox/incidents         {"count": 20000, "days": 30, "open_ratio": 0.3, "seed": 0}
+POST   /__sandbox/tokens/expire     expire every issued token now (AR JWTs and ServiceNow
+                                     access tokens; `{"refresh": true}`: refresh tokens too)
+POST   /__sandbox/incidents         {"count": 20000, "days": 30, "open_ratio": 0.3, "seed": 0,
+                                     "platform": "remedy"|"servicenow", "measurements": false}
+(The ServiceNow face adds GET|PUT /__sandbox/servicenow, its settings.)
 """
 
 from __future__ import annotations
@@ -61,6 +64,13 @@ class Generate(BaseModel):
     days: float = Field(30, gt=0)
     open_ratio: float = Field(0.3, ge=0, le=1)
     seed: int = 0
+    platform: Literal["remedy", "servicenow"] = "remedy"
+    measurements: bool = False
+
+
+class Expire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh: bool = False
 
 
 def _problem(message: str, status: int = 400) -> Response:
@@ -80,11 +90,16 @@ async def _parse(request: Request, model: type[BaseModel]) -> BaseModel | Respon
 
 class Control:
     def __init__(
-        self, faults: Faults, tokens: Tokens, generate: Callable[..., tuple[str, str]]
+        self,
+        faults: Faults,
+        tokens: Tokens,
+        generate: Callable[..., tuple[str, str]],
+        expire: Callable[..., int] | None = None,
     ) -> None:
         self.faults = faults
         self.tokens = tokens
         self.generate = generate
+        self.expire_all = expire or (lambda refresh_tokens=False: tokens.expire_all())
 
     def routes(self) -> list[BaseRoute]:
         p = CONTROL_PREFIX
@@ -126,7 +141,10 @@ class Control:
         return JSONResponse(self.faults.rules())
 
     async def expire(self, request: Request) -> Response:
-        return JSONResponse({"expired": self.tokens.expire_all()})
+        parsed = await _parse(request, Expire)
+        if not isinstance(parsed, Expire):
+            return parsed  # type: ignore[return-value]
+        return JSONResponse({"expired": self.expire_all(refresh_tokens=parsed.refresh)})
 
     async def incidents(self, request: Request) -> Response:
         parsed = await _parse(request, Generate)

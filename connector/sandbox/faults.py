@@ -2,8 +2,10 @@
 
 Tests use these to prove retries, timeouts and backoff against real HTTP:
 - latency: every API request waits `latency_ms` first (an async sleep, so requests overlap);
-- a *status* fault answers the next N matching requests with an HTTP status and an AR error
-  body (and `Retry-After` when asked), without reaching the server;
+- a *status* fault answers the next N matching requests with an HTTP status and an error body
+  in the shape of the API the path belongs to (an AR error array by default; the ServiceNow
+  face registers its envelope for `/api/now` and `/oauth_token.do`), and `Retry-After` when
+  asked, without reaching the server;
 - a *reset* fault drops the connection of the next N matching requests without an answer;
 - a *delay* fault holds the next N matching requests for D seconds, then serves them normally
   (the server still acts on a request whose client gave up, as a real one would).
@@ -18,7 +20,7 @@ import contextlib
 import json
 import threading
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any, Literal
@@ -47,9 +49,16 @@ class FaultRule:
 
 
 def route_key(method: str, path: str) -> str:
-    """`GET /api/arsys/v1/entry/HPD:IncidentInterface` for any call on that form."""
-    segments = [s for s in path.split("/") if s][:5]
-    return f"{method} /" + "/".join(segments)
+    """`GET /api/arsys/v1/entry/HPD:IncidentInterface` for any call on that form;
+    `GET /api/now/table/incident` (or `/api/now/v2/table/incident`) for any call on that table."""
+    segments = [s for s in path.split("/") if s]
+    keep = 5
+    if segments[:2] == ["api", "now"]:
+        keep = 5 if len(segments) > 2 and segments[2] in ("v1", "v2") else 4
+    return f"{method} /" + "/".join(segments[:keep])
+
+
+FaultAnswer = Callable[[FaultRule], tuple[int, bytes, list[tuple[bytes, bytes]]]]
 
 
 class Faults:
@@ -111,9 +120,12 @@ class Faults:
 class FaultMiddleware:
     """Applies `Faults` to every non-control HTTP request. `closer(scope)` drops a connection."""
 
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+    def __init__(
+        self, app: ASGIApp, faults: Faults, answers: Sequence[tuple[str, FaultAnswer]] = ()
+    ) -> None:
         self.app = app
         self.faults = faults
+        self.answers = list(answers)  # (path prefix, answer) for APIs that are not AR
         self.closer: Callable[[Scope], bool] | None = None
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -146,7 +158,8 @@ class FaultMiddleware:
             return
         elif rule is not None:
             self.faults.record(method, path, query, rule.status)
-            await _answer(send, rule)
+            answer = next((a for p, a in self.answers if path.startswith(p)), ar_answer)
+            await _send(send, *answer(rule))
             return
         started = False
 
@@ -170,7 +183,8 @@ class FaultMiddleware:
             pass
 
 
-async def _answer(send: Send, rule: FaultRule) -> None:
+def ar_answer(rule: FaultRule) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """An AR error array (and `Retry-After` when the rule has one)."""
     known = rule.status in HTTPStatus._value2member_map_
     text = rule.message or (HTTPStatus(rule.status).phrase if known else "Injected fault")
     body = json.dumps(
@@ -183,8 +197,13 @@ async def _answer(send: Send, rule: FaultRule) -> None:
             }
         ]
     ).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json")]
     if rule.retry_after is not None:
         headers.append((b"retry-after", rule.retry_after.encode()))
-    await send({"type": "http.response.start", "status": rule.status, "headers": headers})
+    return rule.status, body, headers
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

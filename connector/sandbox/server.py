@@ -6,7 +6,9 @@
 The listening socket is bound before uvicorn starts, so `base_url` is usable at once: early
 connections wait in the socket's backlog, and no caller needs to poll for readiness.
 The database is a temporary file unless `db_path` is given; a seed ("demo", a file, a parsed
-`Seed`, or None / "empty" for none) is applied only to a new, empty database.
+`Seed`, or None / "empty" for none) is applied only to a new, empty database. The same server
+and port also serve the ServiceNow face (`servicenow/`), whose tables live in the same file and
+get their own copy of the seeded organisation.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from connector.sandbox.generate import generate_incidents
 from connector.sandbox.generate_slm import attach_measurements
 from connector.sandbox.seed import Seed, load_seed
 from connector.sandbox.seeding import Seeder
+from connector.sandbox.servicenow import ServiceNowFace, ServiceNowSettings
+from connector.sandbox.servicenow.generate import attach_task_slas
+from connector.sandbox.servicenow.generate import generate_incidents as generate_sn_incidents
 from connector.sandbox.store import Store
 from connector.sandbox.workflow import itsm_workflow
 
@@ -42,7 +47,8 @@ SeedSource = Seed | Path | str | None
 
 
 class Sandbox:
-    """An emulated AR System server over one SQLite file, with latency and fault controls."""
+    """An emulated AR System server and ServiceNow instance over one SQLite file, with latency
+    and fault controls."""
 
     def __init__(
         self,
@@ -53,6 +59,7 @@ class Sandbox:
         token_lifetime: float = DEFAULT_LIFETIME,
         users: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        servicenow: ServiceNowSettings | Mapping[str, Any] | None = None,
     ) -> None:
         self._tmp = None if db_path else tempfile.TemporaryDirectory(prefix="smpm-sandbox-")
         if self._tmp is not None:
@@ -61,28 +68,42 @@ class Sandbox:
         self.store = Store(Path(db_path or ""), ALL_FORMS)
         self.engine = Engine(self.store, itsm_workflow(), clock)
         try:
-            self._seed(seed)
+            parsed = self._seed(seed)
+            known = {**DEFAULT_USERS, **self.store.get_meta("users", {}), **(users or {})}
+            self.servicenow = ServiceNowFace(self.store, known, clock, servicenow)
+            if parsed is not None and not self.servicenow.is_seeded():
+                self.servicenow.seed(parsed)
+            self.servicenow.ensure_users()
         except BaseException:
             self.close()
             raise
-        known = {**DEFAULT_USERS, **self.store.get_meta("users", {}), **(users or {})}
         self.tokens = Tokens(known, lifetime=token_lifetime, clock=clock)
         self.faults = Faults(latency_ms)
-        routes = Control(self.faults, self.tokens, self.generate_incidents).routes()
+        control = Control(self.faults, self.tokens, self.generate_incidents, self.expire_tokens)
+        routes = [*self.servicenow.routes(), *control.routes(), *self.servicenow.control_routes()]
         self.middleware = FaultMiddleware(
-            create_app(ARApi(self.engine, self.tokens), routes), self.faults
+            create_app(ARApi(self.engine, self.tokens), routes),
+            self.faults,
+            self.servicenow.fault_answers(),
         )
         self.base_url = ""
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
-    def _seed(self, seed: SeedSource) -> None:
-        """Apply the seed to a new database; an existing one keeps its data."""
-        if seed is None or seed == "empty" or not self.store.is_empty():
-            return
+    def _seed(self, seed: SeedSource) -> Seed | None:
+        """Apply the seed to a new database; an existing one keeps its data. Returns the seed
+        when the ServiceNow face may still need it: a new database, or one seeded before that
+        face existed (its AR side has the seed's users)."""
+        if seed is None or seed == "empty":
+            return None
+        fresh = self.store.is_empty()
+        if not fresh and self.store.get_meta("users") is None:
+            return None
         parsed = seed if isinstance(seed, Seed) else load_seed(seed)
-        self.store.set_meta("users", Seeder(self.store, int(self.clock())).apply(parsed))
+        if fresh:
+            self.store.set_meta("users", Seeder(self.store, int(self.clock())).apply(parsed))
+        return parsed
 
     # -- running ------------------------------------------------------------------------------
     @classmethod
@@ -120,8 +141,14 @@ class Sandbox:
             self.close()
 
     def _bind(self, host: str, port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # Protocol given explicitly: asyncio turns on TCP_NODELAY only for sockets whose proto
+        # is IPPROTO_TCP, and without it Nagle holds each response body back ~40 ms.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit TCP_NODELAY: without it a response's headers and body,
+        # written apart, wait out the client's delayed ACK (about 40 ms per request on Linux).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(128)
         self.port = sock.getsockname()[1]
@@ -201,8 +228,10 @@ class Sandbox:
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def expire_tokens(self) -> int:
-        return self.tokens.expire_all()
+    def expire_tokens(self, refresh_tokens: bool = False) -> int:
+        """Expire every AR token and ServiceNow access token now (refresh tokens too, when
+        asked); returns how many there were."""
+        return self.tokens.expire_all() + self.servicenow.expire_tokens(refresh_tokens)
 
     def stats(self) -> dict[str, Any]:
         return self.faults.stats()
@@ -219,13 +248,27 @@ class Sandbox:
         seed: int = 0,
         measurements: bool = False,
         measurement_goal: int | None = None,
+        platform: str = "remedy",
     ) -> tuple[str, str]:
         """Add `count` incidents in bulk; returns the first and last Incident Number.
 
         With `measurements`, the open ones get their SLM measurements as the workflow would
         (from the seeded targets, or one resolution target of `measurement_goal` seconds).
+        `platform="servicenow"` fills the ServiceNow face's `incident` table instead (numbers
+        `INC0010001`...), `measurements` giving the open ones their `task_sla` rows (from the
+        seeded SLA definitions, or one resolution definition of `measurement_goal` seconds).
         """
         now = int(self.clock())
+        if platform == "servicenow":
+            sn = self.servicenow.sn
+            first, last = generate_sn_incidents(
+                sn, count, now=now, days=days, open_ratio=open_ratio, seed=seed
+            )
+            if measurements:
+                attach_task_slas(sn, first, last, now, goal_seconds=measurement_goal)
+            return first, last
+        if platform != "remedy":
+            raise ValueError(f"platform must be 'remedy' or 'servicenow', not {platform!r}")
         first, last = generate_incidents(
             self.store, count, now=now, days=days, open_ratio=open_ratio, seed=seed
         )
@@ -244,6 +287,7 @@ def serve(
     token_lifetime: float = DEFAULT_LIFETIME,
     users: Mapping[str, str] | None = None,
     ready: Callable[[Sandbox], None] | None = None,
+    servicenow: ServiceNowSettings | Mapping[str, Any] | None = None,
 ) -> None:
     """Serve the sandbox in the foreground (for `smpm sandbox --port N`) until Ctrl+C."""
     sandbox = Sandbox(
@@ -252,6 +296,7 @@ def serve(
         latency_ms=latency_ms,
         token_lifetime=token_lifetime,
         users=users,
+        servicenow=servicenow,
     )
     sandbox.serve_forever(host, port, ready)
 

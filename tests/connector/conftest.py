@@ -1,4 +1,5 @@
-"""Connector test fixtures: a fake clock, recorded sleeps, a Remedy connector on `responses`."""
+"""Connector test fixtures: a fake clock, recorded sleeps, Remedy and ServiceNow connectors on
+`responses`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 import responses
 from pydantic import SecretStr
 
+from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
+from connector.servicenow import ServiceNowConnector, ServiceNowOptions
+from connector.servicenow_auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 
 REMEDY_URL = "https://itsm.example.com:8443"
@@ -90,3 +94,41 @@ def remedy(
     connector = RemedyConnector(options, remedy_mapping)
     yield connector
     connector.session.close()
+
+
+# -- ServiceNow ------------------------------------------------------------------------------------
+SN_URL = "https://acme.service-now.com"
+SN_PASSWORD = "Sn0w-s3cret-pw"
+SN_CLIENT_SECRET = "cl1ent-s3cret-value"
+
+
+@pytest.fixture(scope="session")
+def servicenow_mapping() -> PlatformMapping:
+    return load_platform_mapping("servicenow")
+
+
+def sn_options(
+    sleeps: Sleeps, clock: FakeClock, credentials: ServiceNowCredentials | None = None, **kw: object
+) -> ServiceNowOptions:
+    return ServiceNowOptions(
+        base_url=SN_URL,
+        credentials=credentials
+        or ServiceNowCredentials("basic", "smpm.integration", SecretStr(SN_PASSWORD)),
+        page_size=2,
+        http=HttpOptions(attempts=4, backoff=0.5, max_backoff=8.0, sleep=sleeps),
+        clock=clock,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def sn(
+    mocked: responses.RequestsMock,
+    servicenow_mapping: PlatformMapping,
+    clock: FakeClock,
+    sleeps: Sleeps,
+) -> Iterator[ServiceNowConnector]:
+    """A ServiceNow connector with basic auth and pages of two rows."""
+    connector = ServiceNowConnector(sn_options(sleeps, clock), servicenow_mapping)
+    yield connector
+    connector.close()
