@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("listing", "tracking")
+BENCHMARKS = ("listing", "tracking", "intake")
 
 
 def main(argv: list[str]) -> int:
