@@ -60,6 +60,10 @@ class Connector(Protocol):
         """Add a work note to a record; SMPM's 'informs X' steps end up here."""
         ...
 
+    def maps(self, kind: RecordKind, field: str) -> bool:
+        """Whether the platform keeps `field` for `kind` (optional extras are written only then)."""
+        ...
+
     def close(self) -> None:
         """End the session (log out) and release connections."""
         ...

@@ -133,6 +133,11 @@ class RemedyConnector:
             self._codecs[kind] = KindCodec(self.mapping, kind, format_ar_date)
         return self._codecs[kind]
 
+    def maps(self, kind: RecordKind, field: str) -> bool:
+        """Does this platform's mapping keep `field` for `kind`? (Optional extras use it.)"""
+        spec = self.mapping.kind(kind.value)
+        return spec is not None and field in spec.fields
+
     # -- HTTP ---------------------------------------------------------------------------------
     def call(self, method: str, url: str, doing: str, **kwargs: Any) -> requests.Response:
         """One API call: serialised, retried, logged in again once on 401, errors translated."""

@@ -139,6 +139,10 @@ class FakeConnector:
     def _new_id(self, kind: RecordKind) -> str:
         return f"{PREFIX.get(kind, kind.value.upper()[:3])}{next(self._ids):012d}"
 
+    def maps(self, kind: RecordKind, field: str) -> bool:
+        """Every entity field exists here."""
+        return True
+
     def get(self, model: type[E], id: str) -> E:
         self.reads += 1
         found = self.records.get(model.kind, {}).get(id)

@@ -68,6 +68,11 @@ class Action(BaseModel):
     target_kind: RecordKind
     target_id: str | Ref | None = None
     changes: dict[str, Any] = Field(default_factory=dict)
+    # Written along with `changes` where the platform keeps such a field (Remedy wants the
+    # group's company and organisation beside the group; ServiceNow has no such fields).
+    extras: dict[str, Any] = Field(default_factory=dict)
+    # A nicety, not a need: where the platform's mapping cannot store it, it is skipped.
+    optional: bool = False
     record: Entity | None = None
     relation: Relation | None = None
     relation_target: Ref | None = None

@@ -17,9 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from connector.codec import load_platform_mapping
 from connector.entities import (
     IncidentRequest,
     ProblemInvestigation,
@@ -39,10 +36,11 @@ from connector.enums import (
     Urgency,
 )
 from connector.filters import Field
-from connector.http import HttpOptions
-from connector.remedy import RemedyConnector, RemedyOptions
+from connector.remedy import RemedyConnector
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from connector.servicenow import ServiceNowConnector
 from smpm.audit_log import audit_rows
+from smpm.platforms import open_connector
 from smpm.render import report_table, rule_of, table
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
@@ -51,27 +49,50 @@ from smpm.store import open_engine
 DEMO_SETTINGS = Path(__file__).with_name("demo.toml")
 
 Echo = Callable[[str], None]
+ItsmConnector = RemedyConnector | ServiceNowConnector
 
 
-def run_demo(echo: Echo, *, latency_ms: int = 0) -> None:
+PLATFORMS = {
+    "remedy": {
+        "name": "AR System REST API",
+        "create": "HPD:IncidentInterface_Create",
+        "key": "Request ID",
+        "links": "HPD:Associations",
+        "notes": "HPD:WorkLog",
+    },
+    "servicenow": {
+        "name": "ServiceNow Table API",
+        "create": "the incident table",
+        "key": "sys_id",
+        "links": "incident.problem_id",
+        "notes": "the incident's work_notes journal",
+    },
+}
+
+
+def sandbox_access(platform: str, base_url: str) -> dict[str, object]:
+    """Settings overrides that point smpm at the sandbox's face for `platform`."""
+    login = {"url": base_url, "username": DEMO_USER, "password": DEMO_PASSWORD}
+    if platform == "servicenow":
+        return {"platform": "servicenow", "servicenow": {**login, "auth": "basic"}}
+    return {"platform": "remedy", "remedy": login}
+
+
+def run_demo(echo: Echo, *, platform: str = "remedy", latency_ms: int = 0) -> None:
     with Sandbox.start(port=0, seed="demo", latency_ms=latency_ms) as sandbox:
-        echo(f"Embedded sandbox ITSM (AR System REST API) at {sandbox.base_url}")
+        face = PLATFORMS[platform]
+        echo(f"Embedded sandbox ITSM ({face['name']}) at {sandbox.base_url}")
         echo(f"\n== 1. The connector, over HTTP ({'=' * 60}"[:100])
-        options = RemedyOptions(
-            base_url=sandbox.base_url,
-            username=DEMO_USER,
-            password=SecretStr(DEMO_PASSWORD),
-            http=HttpOptions(attempts=3),
-        )
-        with RemedyConnector(options, load_platform_mapping("remedy")) as remedy:
-            round_trip(remedy, echo)
-            echo(f"\nThe connector made {remedy.calls} API calls.")
         with tempfile.TemporaryDirectory(prefix="smpm-demo-") as state:
-            procedures_tour(demo_settings(sandbox.base_url, Path(state)), sandbox, echo)
+            settings = demo_settings(platform, sandbox.base_url, Path(state))
+            with open_connector(settings) as connector:
+                round_trip(connector, face, echo)
+                echo(f"\nThe connector made {connector.calls} API calls.")
+            procedures_tour(settings, sandbox, echo)
         echo("\nSee `smpm --help` for the commands, README.md for using smpm on your server.")
 
 
-def demo_settings(base_url: str, state: Path) -> Settings:
+def demo_settings(platform: str, base_url: str, state: Path) -> Settings:
     """The demo's settings: smpm/demo.toml plus the sandbox, a state database and a roster."""
     now = datetime.now(UTC)
     roster = {
@@ -88,7 +109,7 @@ def demo_settings(base_url: str, state: Path) -> Settings:
     }
     return load_settings(
         DEMO_SETTINGS,
-        remedy={"url": base_url, "username": DEMO_USER, "password": DEMO_PASSWORD},
+        **sandbox_access(platform, base_url),
         database={"url": f"sqlite:///{state / 'smpm-state.db'}"},
         roster=roster,
     )
@@ -149,27 +170,30 @@ def _writes(sandbox: Sandbox) -> int:
     )
 
 
-def round_trip(remedy: RemedyConnector, echo: Echo) -> None:
-    show_organisation(remedy, echo)
-    incident = register_incident(remedy, echo)
-    problem = register_problem(remedy, incident, echo)
-    link_and_note(remedy, incident, problem, echo)
-    assign(remedy, incident, echo)
+Face = dict[str, str]
 
 
-def show_organisation(remedy: RemedyConnector, echo: Echo) -> None:
+def round_trip(connector: ItsmConnector, face: Face, echo: Echo) -> None:
+    show_organisation(connector, echo)
+    incident = register_incident(connector, face, echo)
+    problem = register_problem(connector, echo)
+    link_and_note(connector, incident, problem, face, echo)
+    assign(connector, incident, echo)
+
+
+def show_organisation(connector: ItsmConnector, echo: Echo) -> None:
     echo("\nServices and the people SMPM routes to:")
-    for service in remedy.find(Service):
+    for service in connector.find(Service):
         echo(
             f"  {service.name:<22} owner {service.owner or '-':<10} "
             f"change coordinator {service.change_coordinator or '-':<10} "
             f"capacity manager {service.capacity_manager or '-'}"
         )
     echo("\nSupport groups and their coordinators:")
-    for group in remedy.find(SupportGroup):
+    for group in connector.find(SupportGroup):
         echo(f"  {group.name:<28} coordinator {group.coordinator or '-'}")
     open_statuses = [s for s in IncidentStatus if s.is_open]
-    incidents = list(remedy.find(IncidentRequest, Field("status").one_of(*open_statuses)))
+    incidents = list(connector.find(IncidentRequest, Field("status").one_of(*open_statuses)))
     counts = Counter(i.status.value if i.status else "?" for i in incidents)
     unassigned = [i for i in incidents if not i.assigned_group]
     echo(f"\nOpen incident requests: {len(incidents)} ({dict(sorted(counts.items()))})")
@@ -178,9 +202,9 @@ def show_organisation(remedy: RemedyConnector, echo: Echo) -> None:
         echo(f"    {item.id}  {item.service or '-':<18} {item.summary}")
 
 
-def register_incident(remedy: RemedyConnector, echo: Echo) -> IncidentRequest:
+def register_incident(connector: ItsmConnector, face: Face, echo: Echo) -> IncidentRequest:
     stamp = datetime.now(UTC).strftime("%H%M%S")
-    created = remedy.create(
+    created = connector.create(
         IncidentRequest(
             summary="Online Banking: login page answers HTTP 502",
             details="Raised by the demo: monitoring reports 502s from the web tier.",
@@ -194,19 +218,17 @@ def register_incident(remedy: RemedyConnector, echo: Echo) -> IncidentRequest:
             correlation_id=f"smpm-demo-{stamp}",
         )
     )
+    priority = created.priority.value if created.priority else "?"
     echo(
-        f"\nRegistered incident request {created.id} through HPD:IncidentInterface_Create; "
-        f"its Request ID for updates is {created.platform_id} (read back, as real "
-        f"integrations must). Priority computed by the server: "
-        f"{created.priority.value if created.priority else '?'}."
+        f"\nRegistered incident request {created.id} through {face['create']}; the key updates "
+        f"use is its {face['key']} {created.platform_id}. Priority computed by the server: "
+        f"{priority}."
     )
     return created
 
 
-def register_problem(
-    remedy: RemedyConnector, incident: IncidentRequest, echo: Echo
-) -> ProblemInvestigation:
-    problem = remedy.create(
+def register_problem(connector: ItsmConnector, echo: Echo) -> ProblemInvestigation:
+    problem = connector.create(
         ProblemInvestigation(
             summary="Recurring 502s on the Online Banking web tier",
             status=ProblemStatus.UNDER_REVIEW,
@@ -220,10 +242,14 @@ def register_problem(
 
 
 def link_and_note(
-    remedy: RemedyConnector, incident: IncidentRequest, problem: ProblemInvestigation, echo: Echo
+    connector: ItsmConnector,
+    incident: IncidentRequest,
+    problem: ProblemInvestigation,
+    face: Face,
+    echo: Echo,
 ) -> None:
     assert incident.id and problem.id
-    remedy.relate(
+    connector.relate(
         Relation(
             source_kind=RecordKind.INCIDENT,
             source_id=incident.id,
@@ -232,7 +258,7 @@ def link_and_note(
             relation_type=RelationType.CAUSED_BY,
         )
     )
-    remedy.add_note(
+    connector.add_note(
         WorkNote(
             parent_kind=RecordKind.INCIDENT,
             parent_id=incident.id,
@@ -240,24 +266,24 @@ def link_and_note(
             text=f"Linked to {problem.id} (demo round trip).",
         )
     )
-    reverse = list(
-        remedy.find(Relation, Field("source_id") == problem.id, within=RecordKind.PROBLEM)
+    links = list(
+        connector.find(Relation, Field("source_id") == incident.id, within=RecordKind.INCIDENT)
     )
     echo(
-        f"Linked {incident.id} -> {problem.id} on HPD:Associations; the problem side shows "
-        f"{len(reverse)} association(s). Added a work note on HPD:WorkLog."
+        f"Linked {incident.id} -> {problem.id} on {face['links']} ({len(links)} link(s) read "
+        f"back); added a work note on {face['notes']}."
     )
 
 
-def assign(remedy: RemedyConnector, incident: IncidentRequest, echo: Echo) -> None:
-    remedy.update(
+def assign(connector: ItsmConnector, incident: IncidentRequest, echo: Echo) -> None:
+    connector.update(
         IncidentRequest,
         incident,
         {"assigned_group": "Application Support", "status": IncidentStatus.ASSIGNED},
     )
     assert incident.id
-    after = remedy.get(IncidentRequest, incident.id)
+    after = connector.get(IncidentRequest, incident.id)
     echo(
-        f"Assigned {after.id} to {after.assigned_group} with a PUT of the two changed fields; "
+        f"Assigned {after.id} to {after.assigned_group}, writing only the changed fields; "
         f"status now {after.status.value if after.status else '?'}."
     )

@@ -36,13 +36,14 @@ from smpm.store import audit, idempotency, utcnow
 
 Notifier = Callable[[str, str, Action], None]
 
-APPLIED, SKIPPED, FAILED, RECOVERED, PLANNED, BLOCKED = (
+APPLIED, SKIPPED, FAILED, RECOVERED, PLANNED, BLOCKED, UNSUPPORTED = (
     "applied",
     "skipped",
     "failed",
     "recovered",
     "planned",
     "blocked",
+    "unsupported",
 )
 
 
@@ -108,7 +109,7 @@ class Executor:
         results: dict[tuple[str, str], str | None] = {}
         for action, key in zip(plan.actions, keys, strict=True):
             outcome = self._apply_one(plan, action, key, states.get(key), results)
-            ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED)
+            ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED, UNSUPPORTED)
             results[(action.trigger, action.step)] = outcome.result_id if ok else None
             report.outcomes.append(outcome)
             if outcome.outcome != SKIPPED:
@@ -146,7 +147,11 @@ class Executor:
             else:
                 self._mark_pending(plan, action, key)
             result_id = self._write(action, key)
-        except (ConnectorError, ConfigurationError, ValueError) as exc:
+        except ConfigurationError as exc:
+            if action.optional:
+                return Outcome(action, key, UNSUPPORTED, f"not kept on this platform: {exc}")
+            return Outcome(action, key, FAILED, str(exc))
+        except (ConnectorError, ValueError) as exc:
             return Outcome(action, key, FAILED, str(exc))
         return Outcome(action, key, APPLIED, "", result_id)
 
@@ -159,7 +164,9 @@ class Executor:
             return created.id
         if action.kind in (ActionKind.UPDATE, ActionKind.ASSIGN):
             model = ENTITY_TYPES[action.target_kind]
-            c.update(model, str(action.target_id), action.changes)
+            maps = getattr(c, "maps", None)
+            extras = {k: v for k, v in action.extras.items() if maps is None or maps(model.kind, k)}
+            c.update(model, str(action.target_id), {**extras, **action.changes})
             return str(action.target_id)
         if action.kind is ActionKind.RELATE:
             assert action.relation is not None

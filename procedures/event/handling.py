@@ -280,6 +280,7 @@ def _caused_elsewhere(situation: Situation, config: HandlingConfig, plan: Plan) 
                     target_id=ci.id,
                     relation_type=RelationType.IMPACTS,
                 ),
+                optional=True,
             )
         )
     n = situation.occurrence
@@ -416,6 +417,24 @@ def _restoration(
         f"{' (service ' + situation.services[0] + ')' if situation.services else ''}; {route}"
     )
     _create(situation, record, why, plan)
+
+
+# How an event ended, as a short stable code, by the outcome of its finding (first match wins).
+# The webhook processor stores the code with the event; Event Review (P2) counts by it.
+OUTCOME_CODES = (
+    ("new incident request", "new_incident"),
+    ("repeat of ", "repeat"),
+    ("linked to ", "attributed"),
+    ("closed: planned", "planned"),
+    ("closed: information", "information"),
+    ("noted on ", "clear"),
+    ("closed", "clear"),
+)
+
+
+def outcome_code(outcome: str) -> str:
+    """'repeat of INC7' -> 'repeat'; 'unknown' for an outcome this procedure does not write."""
+    return next((code for start, code in OUTCOME_CODES if outcome.startswith(start)), "unknown")
 
 
 SPEC = Procedure(

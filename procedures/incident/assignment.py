@@ -154,14 +154,13 @@ def _assign(
     plan: Plan,
 ) -> None:
     changes: dict[str, object] = {"assigned_group": group, "status": IncidentStatus.ASSIGNED}
-    record = directory.group(group)
-    if record is not None:
-        changes |= {
-            "assigned_company": record.company,
-            "assigned_organization": record.organization,
-        }
     if assignee:
         changes["assignee"] = assignee
+    record = directory.group(group)
+    extras: dict[str, object] = {}
+    if record is not None:
+        extras = {"assigned_company": record.company, "assigned_organization": record.organization}
+    extras = {k: v for k, v in extras.items() if v is not None}
     plan.add(
         Action(
             kind=ActionKind.ASSIGN,
@@ -170,7 +169,8 @@ def _assign(
             reason=reason(why),
             target_kind=RecordKind.INCIDENT,
             target_id=incident.id,
-            changes={k: v for k, v in changes.items() if v is not None},
+            changes=changes,
+            extras=extras,
         )
     )
     plan.note(str(incident.id), f"assign to {group}" + (f" / {assignee}" if assignee else ""), why)

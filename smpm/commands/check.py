@@ -11,6 +11,8 @@ from connector.errors import (
     Unavailable,
 )
 from connector.remedy_check import FormCheck, check_forms
+from connector.servicenow import ServiceNowConnector
+from connector.servicenow_check import TableCheck, check_tables
 from smpm.commands import CliState, reports_errors
 from smpm.platforms import open_connector
 
@@ -26,21 +28,26 @@ def check(state: CliState) -> None:
     """
     settings = state.settings()
     with open_connector(settings) as connector:
-        click.echo(
-            f"Checking {settings.platform} at {connector.base_url} as {connector.options.username}"
-        )
+        who = connector.options.username
+        click.echo(f"Checking {settings.platform} at {connector.base_url} as {who}")
         try:
             connector.auth.login()
         except TLSError as exc:
             _fail(f"TLS: {exc}")
         except Unavailable as exc:
-            _fail(f"cannot reach the server: {exc}. Check remedy.url and the network path.")
+            _fail(
+                f"cannot reach the server: {exc}. Check {settings.platform}.url and the network "
+                "path."
+            )
         except AuthenticationFailed as exc:
             _fail(f"login refused: {exc}")
         except ConnectorError as exc:
             _fail(f"login failed: {exc}")
         click.echo("  ok    reachable, logged in")
-        results = list(check_forms(connector))
+        if isinstance(connector, ServiceNowConnector):
+            results: list[FormCheck | TableCheck] = list(check_tables(connector))
+        else:
+            results = list(check_forms(connector))
         for result in results:
             click.echo(_line(result))
     bad = [r for r in results if not r.ok]
@@ -49,7 +56,7 @@ def check(state: CliState) -> None:
     click.echo(f"All {len(results)} mapped forms and their fields exist.")
 
 
-def _line(result: FormCheck) -> str:
+def _line(result: FormCheck | TableCheck) -> str:
     if result.error:
         return f"  FAIL  {result.form} ({result.purpose}): {result.error}"
     if result.missing:

@@ -9,6 +9,13 @@ from smpm.commands import reports_errors
 
 @click.command()
 @click.option(
+    "--platform",
+    type=click.Choice(["remedy", "servicenow"]),
+    default="remedy",
+    show_default=True,
+    help="Which face of the sandbox the demo talks to: Remedy's AR API or ServiceNow's Table API.",
+)
+@click.option(
     "--latency-ms",
     type=click.IntRange(0, 5000),
     default=0,
@@ -16,7 +23,7 @@ from smpm.commands import reports_errors
     help="Add this much latency to every sandbox answer, as a remote ITSM would.",
 )
 @reports_errors
-def demo(latency_ms: int) -> None:
+def demo(platform: str, latency_ms: int) -> None:
     """Run smpm end to end on the embedded sandbox ITSM (no server or credentials needed).
 
     Starts the sandbox with its demo organisation on a free loopback port and shows what the
@@ -24,4 +31,4 @@ def demo(latency_ms: int) -> None:
     """
     from smpm.demo import run_demo
 
-    run_demo(click.echo, latency_ms=latency_ms)
+    run_demo(click.echo, platform=platform, latency_ms=latency_ms)

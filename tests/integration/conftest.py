@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from connector.base import Connector
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from mappings.loader import PlatformMapping
+from smpm.platforms import open_connector
+from smpm.settings import Settings, load_settings
 from tests.connector.conftest import Sleeps
 
 
@@ -52,3 +58,30 @@ def remedy_for(
 def remedy_live(live: Sandbox, remedy_mapping: PlatformMapping) -> Iterator[RemedyConnector]:
     with remedy_for(live, remedy_mapping) as connector:
         yield connector
+
+
+PLATFORMS = ("remedy", "servicenow")
+
+
+def seed_number(platform: str, n: int) -> str:
+    """The number the n-th seeded incident gets on each face (ServiceNow starts at 10001)."""
+    return f"INC{n:012d}" if platform == "remedy" else f"INC{10000 + n:07d}"
+
+
+def platform_settings(platform: str, sandbox: Sandbox, state: Path, **overrides: Any) -> Settings:
+    """Settings pointing at the sandbox's face for `platform`, fast retries, state in `state`."""
+    from smpm.demo import sandbox_access
+
+    access = sandbox_access(platform, sandbox.base_url)
+    section = access[platform]
+    assert isinstance(section, dict)
+    section["http"] = {"attempts": 2, "backoff": 0.01, "max_backoff": 0.02}
+    return load_settings(
+        None, **access, database={"url": f"sqlite:///{state / 'state.db'}"}, **overrides
+    )
+
+
+def open_for(platform: str, sandbox: Sandbox) -> Connector:
+    """A connector to the sandbox's face for `platform` (caller closes it)."""
+    with tempfile.TemporaryDirectory() as state:
+        return open_connector(platform_settings(platform, sandbox, Path(state)))

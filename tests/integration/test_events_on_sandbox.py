@@ -12,19 +12,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connector.codec import load_platform_mapping
 from connector.entities import IncidentRequest, RecordKind, Relation, WorkNote
 from connector.enums import ReportedSource, ServiceType
 from connector.filters import Field
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from connector.sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.service import Service, running
 from smpm.intake.store import counts, listing
 from smpm.settings import Settings, load_settings
-from tests.integration.conftest import remedy_for
+from tests.integration.conftest import PLATFORMS, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 TOKEN = "integration-token"
+API = {"remedy": "/api/arsys", "servicenow": "/api/now"}
 
 
 @dataclass
@@ -35,17 +35,17 @@ class Clock:
         return self.now
 
 
-def settings_for(sandbox: Sandbox, tmp_path: Path, attempts: int = 8) -> Settings:
+@pytest.fixture(params=PLATFORMS)
+def platform(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def settings_for(platform: str, sandbox: Sandbox, tmp_path: Path, attempts: int = 8) -> Settings:
     demo = load_settings(DEMO_SETTINGS)
-    return load_settings(
-        None,
-        remedy={
-            "url": sandbox.base_url,
-            "username": DEMO_USER,
-            "password": DEMO_PASSWORD,
-            "http": {"attempts": 2, "backoff": 0.01, "max_backoff": 0.02},
-        },
-        database={"url": f"sqlite:///{tmp_path / 'state.db'}"},
+    return platform_settings(
+        platform,
+        sandbox,
+        tmp_path,
         hooks={
             "events": {"methods": ["bearer"], "token": TOKEN},
             "alertmanager": {"methods": ["bearer"], "token": TOKEN},
@@ -68,8 +68,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(fresh: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Service]:
-    with running(settings_for(fresh, tmp_path), workers=0, clock=clock) as svc:
+def service(platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Service]:
+    with running(settings_for(platform, fresh, tmp_path), workers=0, clock=clock) as svc:
         yield svc
 
 
@@ -89,27 +89,29 @@ def post(svc: Service, **fields: Any) -> str:
     return str(answer.json()["id"])
 
 
-def event_requests(sandbox: Sandbox) -> list[IncidentRequest]:
-    with remedy_for(sandbox, load_platform_mapping("remedy")) as remedy:
+def event_requests(platform: str, sandbox: Sandbox) -> list[IncidentRequest]:
+    with open_for(platform, sandbox) as connector:
         where = Field("reported_source") == ReportedSource.SYSTEMS_MANAGEMENT
-        return [i for i in remedy.find(IncidentRequest, where) if i.event_key]
+        return [i for i in connector.find(IncidentRequest, where) if i.event_key]
 
 
-def notes_on(sandbox: Sandbox, record: str) -> list[WorkNote]:
-    with remedy_for(sandbox, load_platform_mapping("remedy")) as remedy:
+def notes_on(platform: str, sandbox: Sandbox, record: str) -> list[str]:
+    """Each note's summary and text (ServiceNow keeps both in the journal entry)."""
+    with open_for(platform, sandbox) as connector:
         where = Field("parent_id") == record
-        return list(remedy.find(WorkNote, where, within=RecordKind.INCIDENT))
+        notes = connector.find(WorkNote, where, within=RecordKind.INCIDENT)
+        return [f"{n.summary or ''} {n.text}" for n in notes]
 
 
 def test_an_event_storm_makes_exactly_the_requests_smpm_asks_for(
-    service: Service, fresh: Sandbox
+    platform: str, service: Service, fresh: Sandbox
 ) -> None:
     """An outage, its repeats, a CI depending on it, a capacity warning: two requests, no more.
 
     db-node-01's only upstream trouble in the demo is a pending transceiver order (not an
     outage), so its failure is a first notice; db-cluster-01 depends on db-node-01.
     """
-    before = {i.id for i in event_requests(fresh)}
+    before = {i.id for i in event_requests(platform, fresh)}
     post(service, ci="db-node-01", message="db-node-01 unreachable")
     assert service.drain() == 1
     for minute in range(1, 5):
@@ -137,7 +139,7 @@ def test_an_event_storm_makes_exactly_the_requests_smpm_asks_for(
         threshold=90,
     )
     assert service.drain() == 6
-    new = [i for i in event_requests(fresh) if i.id not in before]
+    new = [i for i in event_requests(platform, fresh) if i.id not in before]
     assert Counter(i.service_type for i in new) == {
         ServiceType.INFRASTRUCTURE_RESTORATION: 1,
         ServiceType.INFRASTRUCTURE_EVENT: 1,
@@ -156,30 +158,34 @@ def test_an_event_storm_makes_exactly_the_requests_smpm_asks_for(
         "Carl",
         "Online Banking",
     )
-    summaries = [n.summary for n in notes_on(fresh, str(outage.id))]
-    assert summaries.count("Monitoring: event repeated (2 so far)") == 1
-    assert summaries.count("Monitoring: event repeated (4 so far)") == 1
-    assert "Monitoring: event repeated (3 so far)" not in summaries
-    assert any(s and s.startswith("Monitoring: dependent CI db-cluster-01") for s in summaries)
+    notes = notes_on(platform, fresh, str(outage.id))
+    assert sum("Monitoring: event repeated (2 so far)" in n for n in notes) == 1
+    assert sum("Monitoring: event repeated (4 so far)" in n for n in notes) == 1
+    assert not any("event repeated (3 so far)" in n for n in notes)
+    assert any("Monitoring: dependent CI db-cluster-01" in n for n in notes)
     assert counts(service.engine)["done"] == 7
 
 
-def test_a_redelivered_event_is_processed_once(service: Service, fresh: Sandbox) -> None:
+def test_a_redelivered_event_is_processed_once(
+    platform: str, service: Service, fresh: Sandbox
+) -> None:
     first = post(service, ci="san-array-01", message="san-array-01 down")
     again = post(service, ci="san-array-01", message="san-array-01 down")
     assert first == again
     service.drain()
     mine = [
-        i for i in event_requests(fresh) if (i.event_key or "").startswith("zabbix/san-array-01")
+        i
+        for i in event_requests(platform, fresh)
+        if (i.event_key or "").startswith("zabbix/san-array-01")
     ]
     assert len(mine) == 1
 
 
 def test_itsm_down_during_a_burst_loses_nothing(
-    service: Service, fresh: Sandbox, clock: Clock
+    platform: str, service: Service, fresh: Sandbox, clock: Clock
 ) -> None:
-    """Every event is accepted while Remedy answers 503; once it is back, all are processed."""
-    fresh.inject(status=503, count=10_000, path_prefix="/api/arsys")
+    """Every event is accepted while the ITSM answers 503; once it is back, all are processed."""
+    fresh.inject(status=503, count=10_000, path_prefix=API[platform])
     ids = [
         post(service, ci="san-array-01", type=f"probe-{n}", message=f"probe {n} failed")
         for n in range(6)
@@ -192,15 +198,18 @@ def test_itsm_down_during_a_burst_loses_nothing(
     clock.now += timedelta(minutes=10)
     service.drain()
     assert counts(service.engine) == {"pending": 0, "processing": 0, "done": 6, "dead": 0}
-    created = [i for i in event_requests(fresh) if (i.event_key or "").startswith("zabbix/san")]
+    created = [
+        i for i in event_requests(platform, fresh) if (i.event_key or "").startswith("zabbix/san")
+    ]
     assert len(created) == 6
 
 
 def test_the_last_failure_leaves_a_dead_event_with_its_reason(
-    fresh: Sandbox, tmp_path: Path, clock: Clock
+    platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock
 ) -> None:
-    with running(settings_for(fresh, tmp_path, attempts=2), workers=0, clock=clock) as svc:
-        fresh.inject(status=503, count=10_000, path_prefix="/api/arsys")
+    settings = settings_for(platform, fresh, tmp_path, attempts=2)
+    with running(settings, workers=0, clock=clock) as svc:
+        fresh.inject(status=503, count=10_000, path_prefix=API[platform])
         event_id = post(svc, ci="web-bank-01", message="down")
         svc.drain()
         clock.now += timedelta(minutes=10)

@@ -234,3 +234,40 @@ def test_an_update_on_a_missing_record_fails_cleanly(engine: Engine) -> None:
     assert report.outcomes[0].outcome == "failed"
     assert "no incident 'NOPE'" in report.outcomes[0].detail
     assert IncidentRequest.kind is RecordKind.INCIDENT
+
+
+class NoCiLinks(FakeConnector):
+    def relate(self, relation: Relation) -> Relation:
+        from connector.errors import ConfigurationError
+
+        raise ConfigurationError("relations from incident records point at problem records only")
+
+
+def test_an_optional_action_the_platform_cannot_keep_is_skipped_and_settled(
+    engine: Engine,
+) -> None:
+    """A nicety (linking an impacted CI) is not a reason to fail the event on ServiceNow."""
+    plan = Plan(procedure="p", trigger="t")
+    plan.add(
+        Action(
+            kind=ActionKind.RELATE,
+            step="ci",
+            trigger="x",
+            reason=REASON,
+            target_kind=RecordKind.INCIDENT,
+            target_id="INC1",
+            optional=True,
+            relation=Relation(
+                source_kind=RecordKind.INCIDENT,
+                source_id="INC1",
+                target_kind=RecordKind.CI,
+                target_id="CI1",
+                relation_type=RelationType.IMPACTS,
+            ),
+        )
+    )
+    first = Executor(NoCiLinks(), engine).apply(plan)
+    assert [o.outcome for o in first.outcomes] == ["unsupported"]
+    assert first.failed == []
+    again = Executor(NoCiLinks(), engine).apply(plan)
+    assert [o.outcome for o in again.outcomes] == ["skipped"]
