@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from procedures.event import handling
+from procedures.capacity import warning_handling
+from procedures.event import handling, review
 from procedures.incident import assignment, closure, resolution, solution_approval, tracking
 from procedures.registry import Procedure, UnknownProcedure
 
 PROCEDURES: dict[str, Procedure] = {
     spec.name: spec
     for spec in (
+        warning_handling.SPEC,
         handling.SPEC,
+        review.EVENT_REVIEW_SPEC,
+        review.OUTAGE_REVIEW_SPEC,
         assignment.SPEC,
         tracking.SPEC,
         resolution.SPEC,

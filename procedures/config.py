@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from procedures.capacity.config import CapacityConfig
 from procedures.directory import ContactsConfig, RosterConfig
 from procedures.event.config import EventConfig
 from procedures.incident.config import IncidentConfig
@@ -20,3 +21,4 @@ class ProceduresConfig(BaseModel):
     roster: RosterConfig = Field(default_factory=RosterConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
     event: EventConfig = Field(default_factory=EventConfig)
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     model_validator,
@@ -29,6 +30,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from connector.errors import ConfigurationError
 from connector.http import HttpOptions
+from procedures.capacity.config import CapacityConfig
+from procedures.capacity.overview import OverviewRow, parse_csv
 from procedures.config import ProceduresConfig
 from procedures.directory import ContactsConfig, RosterConfig
 from procedures.event.config import EventConfig
@@ -131,6 +134,40 @@ class LoggingSection(_Section):
     json_format: bool = Field(default=False, alias="json")
 
 
+class CapacitySection(CapacityConfig):
+    """`[capacity]`, with the rows of `overview_csv` read once, when the settings load."""
+
+    _resolved: CapacityConfig | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _read_overview_csv(self) -> CapacitySection:
+        if self.overview_csv is not None:
+            rows = read_overview_csv(self.overview_csv, self.overview)
+            self._resolved = CapacityConfig.model_validate(
+                {**self.model_dump(exclude={"overview"}), "overview": [*self.overview, *rows]}
+            )
+        return self
+
+    def resolved(self) -> CapacityConfig:
+        """As the procedures see it: one overview of the settings' rows and the file's."""
+        return self._resolved or self
+
+
+def read_overview_csv(path: Path, existing: list[OverviewRow]) -> list[OverviewRow]:
+    """The capacity tracking overview file; a bad row names the file, the line and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # spreadsheets save a byte-order mark
+    except OSError as exc:
+        raise ValueError(f"overview_csv: cannot read {str(path)!r}: {exc.strerror}") from None
+    return parse_csv(text, str(path), existing)
+
+
+class ReportsSection(_Section):
+    """Where `smpm review` writes the Event Review and Outage Review reports (CSV and HTML)."""
+
+    folder: Path = Path("var/reports")
+
+
 class Settings(BaseSettings):
     """Everything smpm is told, from `smpm.toml` (or --config) and `SMPM_*` variables."""
 
@@ -148,6 +185,8 @@ class Settings(BaseSettings):
     roster: RosterConfig = Field(default_factory=RosterConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
     event: EventConfig = Field(default_factory=EventConfig)
+    capacity: CapacitySection = Field(default_factory=CapacitySection)
+    reports: ReportsSection = Field(default_factory=ReportsSection)
     notify: NotifySection = Field(default_factory=NotifySection)
     serve: ServeSection = Field(default_factory=ServeSection)
     intake: IntakeSection = Field(default_factory=IntakeSection)
@@ -157,7 +196,11 @@ class Settings(BaseSettings):
     def procedures(self) -> ProceduresConfig:
         """The procedures' part of the settings, as they receive it."""
         return ProceduresConfig(
-            contacts=self.contacts, roster=self.roster, incident=self.incident, event=self.event
+            contacts=self.contacts,
+            roster=self.roster,
+            incident=self.incident,
+            event=self.event,
+            capacity=self.capacity.resolved(),
         )
 
     def where(self, *loc: str | int) -> str:

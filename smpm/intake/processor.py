@@ -1,6 +1,7 @@
 """What a worker does with one stored event: run the procedures it triggers, through the executor.
 
-Monitoring events (generic or from Alertmanager) go to Event Management P1. Record notifications
+Monitoring events (generic or from Alertmanager) go to Event Management P1, and a capacity
+warning P1 registers goes straight on to Capacity Management P2. Record notifications
 from the ITSM go to the Incident Management procedures that act on one record: P2 routing for a
 new request, P4 for a request resolved with a workaround, P7 for a proposed solution.
 
@@ -12,6 +13,7 @@ worker retries it; the executor's keys make the retry write only what is still m
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,15 +23,18 @@ from typing import Generic, TypeVar
 from sqlalchemy import Engine
 
 from connector.base import Connector
-from connector.entities import Event
+from connector.entities import Event, IncidentRequest
+from connector.enums import ServiceType
+from connector.errors import SmpmError
+from procedures.capacity import warning_handling
 from procedures.directory import Directory
 from procedures.event.cmdb import CmdbSnapshot
-from procedures.event.handling import decide
+from procedures.event.handling import decide, outcome_code
 from procedures.event.situation import gather
 from procedures.incident import assignment, resolution, solution_approval
-from procedures.plan import Plan
+from procedures.plan import ActionKind, Plan
 from procedures.registry import Context
-from smpm.executor import Executor
+from smpm.executor import Executor, RunReport
 from smpm.intake.models import GenericEvent, RecordNotification
 from smpm.intake.store import Claimed, occurrence
 from smpm.notify import build_notifier
@@ -37,6 +42,7 @@ from smpm.settings import Settings
 from smpm.store import settled_triggers
 
 T = TypeVar("T")
+log = logging.getLogger("smpm.intake")
 
 
 class ProcessingFailed(RuntimeError):
@@ -86,10 +92,30 @@ class Processor:
 
     def __call__(self, claimed: Claimed) -> str:
         if claimed.endpoint in ("events", "alertmanager"):
-            plans = [self._event_plan(claimed)]
-        else:
-            plans = self._record_plans(claimed)
+            return self._handle_event(claimed)
+        plans = self._record_plans(claimed)
         return "; ".join(self._apply(plan) for plan in plans) or "nothing to do"
+
+    def _handle_event(self, claimed: Claimed) -> str:
+        """Event Handling (P1), its outcome code first (Event Review counts by it); then, for a
+        capacity warning it registered, Capacity Warning Handling on the new request."""
+        plan = self._event_plan(claimed)
+        report = self._execute(plan)
+        code = outcome_code(plan.findings[0].outcome) if plan.findings else "unknown"
+        outcomes = [f"[{code}] {_summary(plan)}"]
+        outcomes += [self._capacity(claimed, i) for i in _capacity_warnings(report)]
+        return "; ".join(o for o in outcomes if o)[:1000]
+
+    def _capacity(self, claimed: Claimed, incident_id: str) -> str:
+        """P2 on a warning P1 just registered. Its failure does not fail the event: a retry of
+        P1 would see what P2 already changed (a closed warning) and register the warning
+        again; P2's own scheduled run finishes what is left."""
+        ctx = self._context(warning_handling.NAME, f"event:{claimed.id}")
+        try:
+            return self._apply(warning_handling.for_record(ctx, incident_id))
+        except (ProcessingFailed, SmpmError) as exc:
+            log.warning("capacity warning %s left for the scheduled run: %s", incident_id, exc)
+            return f"{warning_handling.NAME} on {incident_id} left for its scheduled run: {exc}"
 
     def _context(self, procedure: str, trigger: str) -> Context:
         return Context(
@@ -141,6 +167,10 @@ class Processor:
         return []
 
     def _apply(self, plan: Plan) -> str:
+        self._execute(plan)
+        return _summary(plan)
+
+    def _execute(self, plan: Plan) -> RunReport:
         connector = self.connector()
         notifier = build_notifier(self.settings.notify, connector)
         report = Executor(connector, self.engine, notifier=notifier, clock=self.clock).apply(plan)
@@ -148,10 +178,26 @@ class Processor:
             raise ProcessingFailed(
                 "; ".join(f"{o.action.step}: {o.detail}" for o in report.failed)[:1000]
             )
-        return "; ".join(f"{f.outcome} ({f.because})" for f in plan.findings)[:1000]
+        return report
 
     def close(self) -> None:
         """Close every worker thread's connector (call once the workers have stopped)."""
         for connector in self._opened:
             connector.close()
         self._opened.clear()
+
+
+def _summary(plan: Plan) -> str:
+    return "; ".join(f"{f.outcome} ({f.because})" for f in plan.findings)[:1000]
+
+
+def _capacity_warnings(report: RunReport) -> list[str]:
+    """Ids of the capacity warning requests (Infrastructure Event) the plan registered."""
+    return [
+        o.result_id
+        for o in report.outcomes
+        if o.action.kind is ActionKind.CREATE
+        and isinstance(o.action.record, IncidentRequest)
+        and o.action.record.service_type is ServiceType.INFRASTRUCTURE_EVENT
+        and o.result_id
+    ]
