@@ -85,10 +85,8 @@ class Connection:
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
-            + body
-        )
+        start = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(f"{start}{head}\r\n".encode() + body)
         await self.writer.drain()
         status_line = await self.reader.readline()
         length = 0

@@ -11,7 +11,6 @@ gets the id of the stored event and `duplicate: true`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -79,7 +78,7 @@ def create_app(
         except _Refusal as refusal:
             metrics.rejected.labels(endpoint, refusal.reason).inc()
             return JSONResponse(refusal.body, status_code=refusal.status)
-        accepted = await asyncio.wrap_future(writer.submit(items))
+        accepted = await writer.store(items)
         new = [a for a in accepted if not a.duplicate]
         metrics.received.labels(endpoint).inc(len(new))
         metrics.duplicates.labels(endpoint).inc(len(accepted) - len(new))

@@ -48,9 +48,25 @@ class IntakeMetrics:
             registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.commit_size = Histogram(
+            "smpm_intake_commit_events",
+            "Events stored per group commit",
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+        )
+        self.commit_latency = Histogram(
+            "smpm_intake_commit_seconds",
+            "Time to store one group commit, fsync included",
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+        )
         depth = Gauge("smpm_intake_events", "Stored events by status", ["status"], registry=r)
         for status in ("pending", "processing", "done", "dead"):
             depth.labels(status).set_function(_status_reader(queue_depth, status))
+
+    def observe_commit(self, events: int, seconds: float) -> None:
+        self.commit_size.observe(events)
+        self.commit_latency.observe(seconds)
 
     def observe_call(self, method: str, status: int, seconds: float) -> None:
         self.itsm_latency.labels(method, str(status)).observe(seconds)

@@ -69,7 +69,7 @@ def running(
     """The service's parts, started; stopped in reverse order on exit."""
     engine = open_engine(settings.database.url)
     metrics = IntakeMetrics(lambda: counts(engine))
-    writer = GroupWriter(engine, clock)
+    writer = GroupWriter(engine, clock, on_batch=metrics.observe_commit)
     app = create_app(settings.serve, settings.hooks, engine, writer, metrics)
     processor = None
     if handler is None:

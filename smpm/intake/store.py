@@ -108,9 +108,10 @@ def accept(engine: Engine, items: Sequence[Intake], now: datetime) -> list[Accep
         for i in items
     ]
     with engine.begin() as conn:
-        statement = _insert_ignoring_duplicates(engine)
-        conn.execute(statement, rows)
-        keys = [r["dedup_key"] for r in rows]
+        inserted = conn.execute(_insert_ignoring_duplicates(engine), rows).rowcount
+        if inserted == len(rows):  # the common case: nothing seen before, no need to look
+            return [Accepted(r["id"], False) for r in rows]
+        keys = list({r["dedup_key"] for r in rows})
         stored = dict(
             conn.execute(
                 select(intake.c.dedup_key, intake.c.id).where(intake.c.dedup_key.in_(keys))

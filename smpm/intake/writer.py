@@ -1,19 +1,24 @@
 """Group commit: many webhook requests, one durable transaction.
 
 A commit that survives a power cut costs an fsync; doing one per request caps the intake at the
-disk's fsync rate. The writer thread instead takes every request that arrived while the previous
-commit ran, stores them in one transaction, and only then releases their 202 answers. Each sender
-still hears 202 only after its own event is on disk; under load the fsync cost is shared.
+disk's fsync rate. Requests validated in the same event-loop turn are handed to the writer thread
+together, and the writer stores everything handed over while its previous commit ran in one
+transaction, then wakes the event loop once to release all their 202 answers. Each sender still
+hears 202 only after its own event is on disk; under load the fsync cost is shared.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -25,63 +30,104 @@ log = logging.getLogger("smpm.intake")
 _STOP = object()
 
 
+@dataclass
+class _Handover:
+    """Requests handed over together, and how to reach the thread that waits for them."""
+
+    requests: list[tuple[list[Intake], Any]]  # (items, asyncio or concurrent future)
+    deliver: Callable[[Callable[[], None]], object]
+
+
 class GroupWriter:
     def __init__(
         self,
         engine: Engine,
         clock: Callable[[], datetime],
         *,
-        max_batch: int = 256,
-        on_batch: Callable[[int], None] | None = None,
+        max_batch: int = 512,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.max_batch = max_batch
         self.on_batch = on_batch
         self._queue: queue.Queue[object] = queue.Queue()
+        self._turn: list[tuple[list[Intake], asyncio.Future[list[Accepted]]]] = []
         self._thread = threading.Thread(target=self._run, name="smpm-intake-writer", daemon=True)
         self._thread.start()
 
+    async def store(self, items: list[Intake]) -> list[Accepted]:
+        """Store `items` durably; returns once they are committed (or raises the error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Accepted]] = loop.create_future()
+        if not self._turn:
+            loop.call_soon(self._hand_over, loop)  # after the requests already ready this turn
+        self._turn.append((items, future))
+        return await future
+
     def submit(self, items: list[Intake]) -> Future[list[Accepted]]:
-        """Store `items`; the future resolves once they are committed (or with the error)."""
+        """Store `items` from a plain thread; the future resolves once they are committed."""
         future: Future[list[Accepted]] = Future()
-        self._queue.put((items, future))
+        self._queue.put(_Handover([(items, future)], lambda resolve: resolve()))
         return future
 
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join(timeout=10)
 
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        turn, self._turn = self._turn, []
+        self._queue.put(_Handover(list(turn), loop.call_soon_threadsafe))
+
     def _run(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
                 return
-            batch = [first]
-            while len(batch) < self.max_batch:
+            batch: list[_Handover] = [first]  # type: ignore[list-item]
+            size = len(first.requests)  # type: ignore[attr-defined]
+            while size < self.max_batch:
                 try:
-                    item = self._queue.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if more is _STOP:
                     self._commit(batch)
                     return
-                batch.append(item)
+                batch.append(more)  # type: ignore[arg-type]
+                size += len(more.requests)  # type: ignore[attr-defined]
             self._commit(batch)
 
-    def _commit(self, batch: list[object]) -> None:
-        requests = [b for b in batch if isinstance(b, tuple)]
-        items = [i for items, _ in requests for i in items]
+    def _commit(self, batch: list[_Handover]) -> None:
+        items = [i for handover in batch for items, _ in handover.requests for i in items]
+        started = time.perf_counter()
         try:
-            accepted = accept(self.engine, items, self.clock())
+            accepted: list[Accepted] | BaseException = accept(self.engine, items, self.clock())
         except Exception as exc:  # the senders must hear of it; nothing was stored
             log.exception("intake commit failed for %d item(s)", len(items))
-            for _, future in requests:
-                future.set_exception(exc)
-            return
-        if self.on_batch is not None:
-            self.on_batch(len(items))
+            accepted = exc
+        if self.on_batch is not None and not isinstance(accepted, BaseException):
+            self.on_batch(len(items), time.perf_counter() - started)
         start = 0
-        for request_items, future in requests:
-            future.set_result(accepted[start : start + len(request_items)])
-            start += len(request_items)
+        for handover in batch:
+            results = []
+            for request_items, future in handover.requests:
+                if isinstance(accepted, BaseException):
+                    results.append((future, accepted))
+                else:
+                    results.append((future, accepted[start : start + len(request_items)]))
+                start += len(request_items)
+            handover.deliver(_resolver(results))
+
+
+def _resolver(results: list[tuple[Any, list[Accepted] | BaseException]]) -> Callable[[], None]:
+    def resolve() -> None:
+        for future, outcome in results:
+            if future.cancelled():  # the sender hung up; its events are stored all the same
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    return resolve
