@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -132,7 +133,7 @@ def alert_to_event(alert: AlertmanagerAlert, receiver: str) -> GenericEvent:
         resource=labels.get("resource") or labels.get("job"),
         metric=labels.get("metric") or labels.get("__name__"),
         severity=EventSeverity.CLEAR if alert.status == "resolved" else severity,
-        message_key=alert.fingerprint or _digest(labels),
+        message_key=alert.fingerprint or _digest(json.dumps(labels, sort_keys=True)),
         message=notes.get("summary")
         or notes.get("description")
         or labels.get("alertname", "alert"),
@@ -149,18 +150,18 @@ def _reading(notes: dict[str, str]) -> tuple[float, float] | None:
         return None
 
 
-def _digest(data: Any) -> str:
-    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-class Intake(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Intake:
     """One accepted item, ready to store: `payload` is the validated, normalised body."""
 
     endpoint: str
     dedup_key: str
     subject: str
-    delivery_id: str | None = None
+    delivery_id: str | None
     payload: dict[str, Any]
 
 
@@ -168,9 +169,9 @@ def intake_item(endpoint: str, payload: BaseModel, delivery_id: str | None) -> I
     """The storable item; `subject` groups items about one condition or record (repeat counts)."""
     body = payload.model_dump(mode="json")
     if delivery_id:
-        key = _digest({"endpoint": endpoint, "delivery": delivery_id})
-    else:
-        key = _digest({"endpoint": endpoint, "body": body})
+        key = _digest(f"{endpoint}\ndelivery\n{delivery_id}")
+    else:  # fields in the schema's order, values normalised: the same event, the same bytes
+        key = _digest(f"{endpoint}\nbody\n{payload.model_dump_json()}")
     if isinstance(payload, GenericEvent):
         subject = payload.key()
     elif isinstance(payload, RecordNotification):

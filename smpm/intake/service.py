@@ -7,6 +7,7 @@ event still being processed when the process dies is simply taken again on the n
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -125,6 +126,10 @@ def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> Non
             timeout_graceful_shutdown=5,
         )
         log.info("webhooks on %s/hooks/...", url)
+        # Everything loaded so far lives as long as the process: keep it out of the cyclic
+        # collector's full passes, which otherwise stall every open request now and then.
+        gc.collect()
+        gc.freeze()
         if ready is not None:
             ready(url)
         uvicorn.Server(config).run(sockets=[sock])

@@ -182,6 +182,24 @@ def test_alertmanager_alerts_become_events(client: TestClient, engine: Engine) -
     assert set(rows) == {"a1b2c3", "d4e5f6"}
 
 
+def test_an_alert_without_a_fingerprint_is_keyed_by_its_labels(
+    client: TestClient, engine: Engine
+) -> None:
+    """Same labels in any order, same condition (repeat counting); other labels, another one."""
+    body = json.loads(json.dumps(ALERTS))
+    first, second = body["alerts"]
+    del first["fingerprint"], second["fingerprint"]
+    second["status"] = "firing"
+    second["labels"] = dict(reversed(list(first["labels"].items())))
+    answer = client.post(
+        "/hooks/alertmanager", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert answer.status_code == 202
+    subjects = [r["subject"] for r in listing(engine, ["pending"], 10)]
+    assert len(subjects) == 2 and len(set(subjects)) == 1
+    assert len(subjects[0]) == 32
+
+
 def test_alertmanager_alert_without_a_host_is_422(client: TestClient, engine: Engine) -> None:
     body = json.loads(json.dumps(ALERTS))
     body["alerts"][0]["labels"] = {"alertname": "Mystery"}
