@@ -35,6 +35,12 @@ class IntakeMetrics:
             ["endpoint"],
             registry=r,
         )
+        self.deferred = Counter(
+            "smpm_events_deferred",
+            "Events put back for a moment: an event about a CI they depend on was in flight",
+            ["endpoint"],
+            registry=r,
+        )
         self.dead = Counter(
             "smpm_events_dead",
             "Events kept as dead after their last attempt",

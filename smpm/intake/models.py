@@ -156,32 +156,44 @@ def _digest(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Intake:
-    """One accepted item, ready to store: `payload` is the validated, normalised body."""
+    """One accepted item, ready to store: `payload` is the validated, normalised body.
+
+    `subject` groups items about one condition or record (repeat counts); `lane` is what must
+    never be worked by two workers at once: the CI of a monitoring event, the record of a
+    notification.
+    """
 
     endpoint: str
     dedup_key: str
     subject: str
+    lane: str
     delivery_id: str | None
     payload: dict[str, Any]
 
 
 def intake_item(endpoint: str, payload: BaseModel, delivery_id: str | None) -> Intake:
-    """The storable item; `subject` groups items about one condition or record (repeat counts)."""
+    """The storable item for one validated payload."""
     body = payload.model_dump(mode="json")
     if delivery_id:
         key = _digest(f"{endpoint}\ndelivery\n{delivery_id}")
     else:  # fields in the schema's order, values normalised: the same event, the same bytes
         key = _digest(f"{endpoint}\nbody\n{payload.model_dump_json()}")
     if isinstance(payload, GenericEvent):
-        subject = payload.key()
+        subject, lane = payload.key(), ci_lane(payload.ci or payload.node or "")
     elif isinstance(payload, RecordNotification):
-        subject = f"{payload.kind}:{payload.record}"
+        subject = lane = f"{payload.kind}:{payload.record}"
     else:
-        subject = key
+        subject = lane = key
     return Intake(
         endpoint=endpoint,
         dedup_key=key,
         subject=subject[:500],
+        lane=lane[:500],
         delivery_id=delivery_id,
         payload=body,
     )
+
+
+def ci_lane(name: str) -> str:
+    """The lane of the monitoring events about CI `name`."""
+    return f"ci:{name.casefold()}"[:500]

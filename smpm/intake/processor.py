@@ -24,19 +24,21 @@ from sqlalchemy import Engine
 
 from connector.base import Connector
 from connector.entities import Event, IncidentRequest
-from connector.enums import ServiceType
+from connector.enums import EventSeverity, ServiceType
 from connector.errors import SmpmError
 from procedures.capacity import warning_handling
 from procedures.directory import Directory
 from procedures.event.cmdb import CmdbSnapshot
+from procedures.event.config import HandlingConfig
 from procedures.event.handling import decide, outcome_code
 from procedures.event.situation import gather
 from procedures.incident import assignment, resolution, solution_approval
 from procedures.plan import ActionKind, Plan
 from procedures.registry import Context
 from smpm.executor import Executor, RunReport
-from smpm.intake.models import GenericEvent, RecordNotification
-from smpm.intake.store import Claimed, occurrence
+from smpm.intake.models import GenericEvent, RecordNotification, ci_lane
+from smpm.intake.store import Claimed, in_flight_before, occurrence
+from smpm.intake.worker import Deferred
 from smpm.notify import build_notifier
 from smpm.settings import Settings
 from smpm.store import settled_triggers
@@ -145,11 +147,25 @@ class Processor:
             occurred_at=payload.time,
         )
         config = self.settings.procedures()
+        cmdb = self._cmdb.get()
+        self._wait_for_upstream(claimed, event, cmdb, config.event.handling)
         n = occurrence(self.engine, claimed.subject, claimed.id)
-        situation = gather(self.connector(), event, n, self._cmdb.get(), config.event.handling)
+        situation = gather(self.connector(), event, n, cmdb, config.event.handling)
         return decide(
             situation, self._directory.get(), config.event.handling, config.incident.assignment
         )
+
+    def _wait_for_upstream(
+        self, claimed: Claimed, event: Event, cmdb: CmdbSnapshot, config: HandlingConfig
+    ) -> None:
+        """P1 relates an event to an outage on a CI it depends on; when an earlier event about
+        such a CI is still being decided, decide this one after it, not beside it."""
+        ci = cmdb.find(event.ci) or cmdb.find(event.node)
+        if ci is None or event.severity is EventSeverity.CLEAR or event.value is not None:
+            return
+        lanes = [ci_lane(name) for name in cmdb.dependencies(ci, config.dependency_depth)]
+        if in_flight_before(self.engine, lanes, claimed.id):
+            raise Deferred(f"an earlier event about a CI {ci.name} depends on is in flight")
 
     def _record_plans(self, claimed: Claimed) -> list[Plan]:
         note = RecordNotification.model_validate(claimed.payload)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +46,7 @@ intake = Table(
     Column("endpoint", String(32), nullable=False),
     Column("dedup_key", String(64), nullable=False, unique=True),
     Column("subject", String(500), nullable=False),
+    Column("lane", String(500), nullable=False),
     Column("delivery_id", String(200)),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("payload", JSON, nullable=False),
@@ -58,9 +60,11 @@ intake = Table(
     Column("outcome", Text),
     Index("ix_intake_due", "status", "next_attempt_at"),
     Index("ix_intake_subject", "subject", "id"),
+    Index("ix_intake_lane", "lane", "status"),
 )
 
 STATUSES = ("pending", "processing", "done", "dead")
+CLAIM_LOCK = 0x736D706D  # the PostgreSQL advisory lock that serialises claims
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ def accept(engine: Engine, items: Sequence[Intake], now: datetime) -> list[Accep
             "endpoint": i.endpoint,
             "dedup_key": i.dedup_key,
             "subject": i.subject,
+            "lane": i.lane,
             "delivery_id": i.delivery_id,
             "received_at": now,
             "payload": i.payload,
@@ -129,11 +134,23 @@ def _insert_ignoring_duplicates(engine: Engine) -> Any:
 
 
 def claim(engine: Engine, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Take up to `limit` due events (pending and due, or processing with an expired lease)."""
+    """Take up to `limit` due events (pending and due, or processing with an expired lease).
+
+    A lane (one CI's events, one record's notifications) is worked by one worker at a time:
+    events in a lane another worker holds are left for later, and all due events of a free
+    lane go to the same claimer, which works them in order. Two workers therefore never decide
+    about one CI at once, which is what would open two incidents for one condition.
+    """
     due = ((intake.c.status == "pending") & (intake.c.next_attempt_at <= now)) | (
         (intake.c.status == "processing") & (intake.c.lease_until < now)
     )
-    candidates = select(intake.c.id).where(due).order_by(intake.c.next_attempt_at).limit(limit)
+    held = select(intake.c.lane).where(intake.c.status == "processing", intake.c.lease_until >= now)
+    candidates = (
+        select(intake.c.id)
+        .where(due, intake.c.lane.not_in(held))
+        .order_by(intake.c.next_attempt_at, intake.c.id)
+        .limit(limit)
+    )
     if engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
@@ -155,8 +172,41 @@ def claim(engine: Engine, owner: str, now: datetime, lease: timedelta, limit: in
         )
     )
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # claimers one at a time, so lanes stay single
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
         rows = conn.execute(statement).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def in_flight_before(engine: Engine, lanes: Collection[str], event_id: str) -> bool:
+    """Whether an event received before `event_id` in one of `lanes` is still to be decided
+    (being worked, or never tried yet): a later event that may depend on it should wait."""
+    if not lanes:
+        return False
+    unsettled = (intake.c.status == "processing") | (
+        (intake.c.status == "pending") & (intake.c.attempts == 0)
+    )
+    query = (
+        select(intake.c.id)
+        .where(intake.c.lane.in_(list(lanes)), intake.c.id < event_id, unsettled)
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+def defer(engine: Engine, event_id: str, owner: str, at: datetime) -> bool:
+    """Back to pending until `at`, the attempt not counted: nothing was tried."""
+    return _settle(
+        engine,
+        event_id,
+        owner,
+        status="pending",
+        next_attempt_at=at,
+        attempts=intake.c.attempts - 1,
+        lease_owner=None,
+        lease_until=None,
+    )
 
 
 def finish(engine: Engine, event_id: str, owner: str, now: datetime, outcome: str = "") -> bool:

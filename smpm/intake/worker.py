@@ -21,12 +21,20 @@ from sqlalchemy import Engine
 
 from smpm.intake.config import IntakeSection
 from smpm.intake.metrics import IntakeMetrics
-from smpm.intake.store import Claimed, bury, claim, finish, retry_later
+from smpm.intake.store import Claimed, bury, claim, defer, finish, retry_later
 
 log = logging.getLogger("smpm.intake")
 
 Handler = Callable[[Claimed], str]
 """Processes one event and says in one line what was decided (kept on the stored event)."""
+
+
+class Deferred(Exception):
+    """The handler cannot decide yet: an event this one may depend on is still in flight."""
+
+    def __init__(self, reason: str, seconds: float = 0.25) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
 
 
 @dataclass
@@ -44,7 +52,7 @@ class Worker:
         lease = timedelta(seconds=self.config.lease_seconds)
         events = claim(self.engine, self.owner, self.clock(), lease, self.config.claim_batch)
         for event in events:
-            self._work(event)
+            self.work(event)
         return len(events)
 
     def run_until(self, stop: threading.Event, poll: float) -> None:
@@ -57,10 +65,17 @@ class Worker:
             if not busy:
                 stop.wait(poll)
 
-    def _work(self, event: Claimed) -> None:
+    def work(self, event: Claimed) -> None:
+        """Process one claimed event and record what became of it."""
         extra = {"event_id": event.id}
         try:
             outcome = self.handler(event)
+        except Deferred as wait:
+            later = self.clock() + timedelta(seconds=wait.seconds)
+            defer(self.engine, event.id, self.owner, later)
+            log.debug("event %s deferred: %s", event.id, wait, extra=extra)
+            self._count("deferred", event)
+            return
         except Exception as exc:
             self._failed(event, f"{type(exc).__name__}: {exc}")
             return

@@ -18,7 +18,8 @@ from connector.filters import Field
 from connector.sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.service import Service, running
-from smpm.intake.store import counts, listing
+from smpm.intake.store import claim, counts, listing
+from smpm.intake.worker import Worker
 from smpm.settings import Settings, load_settings
 from tests.integration.conftest import PLATFORMS, open_for, platform_settings
 
@@ -164,6 +165,40 @@ def test_an_event_storm_makes_exactly_the_requests_smpm_asks_for(
     assert not any("event repeated (3 so far)" in n for n in notes)
     assert any("Monitoring: dependent CI db-cluster-01" in n for n in notes)
     assert counts(service.engine)["done"] == 7
+
+
+def test_two_workers_decide_a_dependent_ci_after_its_upstream(
+    platform: str, service: Service, fresh: Sandbox, clock: Clock
+) -> None:
+    """P1: "caused by the failure of another CI: relate the event to its outage", also when
+    two workers take the upstream event and the dependent one at the same moment; and two
+    workers never decide about one CI at once (which would open two requests for one outage).
+    """
+    before = {i.id for i in event_requests(platform, fresh)}
+    upstream = post(service, ci="db-node-01", message="db-node-01 unreachable")
+    repeat = post(service, ci="db-node-01", message="db-node-01 unreachable", severity="major")
+    dependent = post(
+        service, ci="db-cluster-01", type="replication", severity="major", message="stopped"
+    )
+    lease = timedelta(minutes=2)
+    a = Worker(service.engine, service.worker.handler, service.worker.config, clock, owner="a")
+    b = Worker(service.engine, service.worker.handler, service.worker.config, clock, owner="b")
+    [first] = claim(service.engine, "a", clock(), lease, 1)
+    taken = claim(service.engine, "b", clock(), lease, 10)
+    assert first.id == upstream
+    assert [c.id for c in taken] == [dependent]  # the repeat waits: db-node-01 is a's
+    b.work(taken[0])
+    waiting = {r["id"]: r["attempts"] for r in listing(service.engine, ["pending"], 5)}
+    assert waiting == {repeat: 0, dependent: 0}  # deferred, no attempt spent
+    a.work(first)
+    clock.now += timedelta(seconds=1)
+    assert service.drain() == 2
+    new = [i for i in event_requests(platform, fresh) if i.id not in before]
+    assert [i.service_type for i in new] == [ServiceType.INFRASTRUCTURE_RESTORATION]
+    notes = notes_on(platform, fresh, str(new[0].id))
+    assert any("Monitoring: dependent CI db-cluster-01" in n for n in notes)
+    assert any("Monitoring: event repeated" in n for n in notes)
+    assert counts(service.engine)["done"] == 3
 
 
 def test_a_redelivered_event_is_processed_once(

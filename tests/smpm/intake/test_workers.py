@@ -10,9 +10,19 @@ from sqlalchemy import Engine
 
 from connector.testing import at
 from smpm.intake.config import IntakeSection
-from smpm.intake.models import GenericEvent, intake_item
-from smpm.intake.store import Claimed, accept, claim, counts, listing, occurrence, requeue
-from smpm.intake.worker import Worker
+from smpm.intake.models import GenericEvent, ci_lane, intake_item
+from smpm.intake.store import (
+    Claimed,
+    accept,
+    claim,
+    counts,
+    finish,
+    in_flight_before,
+    listing,
+    occurrence,
+    requeue,
+)
+from smpm.intake.worker import Deferred, Worker
 from tests.smpm.intake.conftest import event_body
 
 CONFIG = IntakeSection(max_attempts=3, backoff_seconds=2, max_backoff_seconds=60, lease_seconds=30)
@@ -26,9 +36,13 @@ class Clock:
         return self.now
 
 
-def store_events(engine: Engine, clock: Clock, n: int) -> list[str]:
+def store_events(engine: Engine, clock: Clock, n: int, nodes: int = 1) -> list[str]:
     items = [
-        intake_item("events", GenericEvent.model_validate(event_body(message=f"m{i}")), None)
+        intake_item(
+            "events",
+            GenericEvent.model_validate(event_body(message=f"m{i}", node=f"node-{i % nodes}")),
+            None,
+        )
         for i in range(n)
     ]
     return [a.id for a in accept(engine, items, clock())]
@@ -97,11 +111,59 @@ def test_a_dead_worker_s_lease_expires_and_another_takes_over(engine: Engine) ->
 
 def test_two_workers_never_claim_the_same_event(engine: Engine) -> None:
     clock = Clock()
-    store_events(engine, clock, 10)
+    store_events(engine, clock, 10, nodes=10)
     lease = timedelta(seconds=30)
     first = {c.id for c in claim(engine, "a", clock(), lease, 6)}
     second = {c.id for c in claim(engine, "b", clock(), lease, 6)}
     assert len(first) == 6 and len(second) == 4 and not first & second
+
+
+def test_one_ci_is_worked_by_one_worker_at_a_time(engine: Engine) -> None:
+    """Two workers deciding about one CI at once could each open an incident for the same
+    condition; a CI's events go to whoever holds its lane, in order."""
+    clock = Clock()
+    ids = store_events(engine, clock, 4, nodes=2)  # node-0, node-1, node-0, node-1
+    lease = timedelta(seconds=30)
+    first = [c.id for c in claim(engine, "a", clock(), lease, 1)]
+    assert first == ids[:1]
+    second = [c.id for c in claim(engine, "b", clock(), lease, 10)]
+    assert second == [ids[1], ids[3]]  # node-0 is held by a: its second event waits
+    finish(engine, ids[0], "a", clock())
+    assert [c.id for c in claim(engine, "b", clock(), lease, 10)] == [ids[2]]
+
+
+def test_an_expired_lease_frees_the_lane(engine: Engine) -> None:
+    clock = Clock()
+    ids = store_events(engine, clock, 2)
+    claim(engine, "dies", clock(), timedelta(seconds=30), 1)
+    clock.now += timedelta(seconds=31)
+    taken = [c.id for c in claim(engine, "b", clock(), timedelta(seconds=30), 10)]
+    assert taken == ids
+
+
+def test_a_deferred_event_waits_without_spending_an_attempt(engine: Engine) -> None:
+    clock = Clock()
+    [event_id] = store_events(engine, clock, 1)
+
+    def not_yet(event: Claimed) -> str:
+        raise Deferred("upstream in flight", seconds=1)
+
+    worker = Worker(engine, not_yet, CONFIG, clock)
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0  # not due for another second
+    clock.now += timedelta(seconds=1)
+    [again] = claim(engine, "b", clock(), timedelta(seconds=30), 10)
+    assert (again.id, again.attempts) == (event_id, 1)
+
+
+def test_in_flight_before_sees_only_earlier_unsettled_events(engine: Engine) -> None:
+    clock = Clock()
+    ids = store_events(engine, clock, 3, nodes=3)  # node-0, node-1, node-2
+    assert in_flight_before(engine, [ci_lane("NODE-0")], ids[2])
+    assert not in_flight_before(engine, [ci_lane("node-2")], ids[1])  # later, not before
+    claim(engine, "a", clock(), timedelta(seconds=30), 1)
+    finish(engine, ids[0], "a", clock())
+    assert not in_flight_before(engine, [ci_lane("node-0")], ids[2])
 
 
 def test_repeats_are_counted_per_condition(engine: Engine) -> None:
