@@ -40,6 +40,7 @@ from connector.remedy import RemedyConnector
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector
 from smpm.audit_log import audit_rows
+from smpm.demo_events import events_tour
 from smpm.platforms import open_connector
 from smpm.render import report_table, rule_of, table
 from smpm.runner import run_procedure
@@ -89,6 +90,7 @@ def run_demo(echo: Echo, *, platform: str = "remedy", latency_ms: int = 0) -> No
                 round_trip(connector, face, echo)
                 echo(f"\nThe connector made {connector.calls} API calls.")
             procedures_tour(settings, sandbox, echo)
+            events_tour(settings, echo)
         echo("\nSee `smpm --help` for the commands, README.md for using smpm on your server.")
 
 
@@ -107,11 +109,18 @@ def demo_settings(platform: str, base_url: str, state: Path) -> Settings:
             {"login": "Nate", "start": now - timedelta(days=1), "end": now + timedelta(days=2)}
         ],
     }
+    maintenance = {
+        "ci": "core-sw-02",
+        "start": now - timedelta(hours=1),
+        "end": now + timedelta(hours=2),
+        "reason": "optics replacement on core-sw-02",
+    }
     return load_settings(
         DEMO_SETTINGS,
         **sandbox_access(platform, base_url),
         database={"url": f"sqlite:///{state / 'smpm-state.db'}"},
         roster=roster,
+        event={"handling": {"customer": "Maya", "maintenance": [maintenance]}},
     )
 
 

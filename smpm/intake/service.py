@@ -109,22 +109,7 @@ def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> Non
     supervisor or a test knows where to post without polling.
     """
     with running(settings) as service:
-        # Protocol given explicitly: asyncio turns on TCP_NODELAY only for sockets whose proto
-        # is IPPROTO_TCP, and without it Nagle holds each response body back ~40 ms.
-        family = socket.AF_INET6 if ":" in settings.serve.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.serve.host, settings.serve.port))
-        sock.listen(1024)
-        host, port = sock.getsockname()[:2]
-        url = f"http://{host}:{port}"
-        config = uvicorn.Config(
-            service.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=5,
-        )
+        sock, url = _bind(settings.serve.host, settings.serve.port)
         log.info("webhooks on %s/hooks/...", url)
         # Everything loaded so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise stall every open request now and then.
@@ -132,4 +117,40 @@ def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> Non
         gc.freeze()
         if ready is not None:
             ready(url)
-        uvicorn.Server(config).run(sockets=[sock])
+        _server(service.app).run(sockets=[sock])
+
+
+@contextmanager
+def listening(service: Service, host: str = "127.0.0.1") -> Iterator[str]:
+    """The service's HTTP side on a free port, in a thread, until the block ends (the demo)."""
+    sock, url = _bind(host, 0)
+    server = _server(service.app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            service.stop.wait(0.01)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _bind(host: str, port: int) -> tuple[socket.socket, str]:
+    # Protocol given explicitly: asyncio turns on TCP_NODELAY only for sockets whose proto is
+    # IPPROTO_TCP, and without it Nagle holds each response body back ~40 ms.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    bound_host, bound_port = sock.getsockname()[:2]
+    return sock, f"http://{bound_host}:{bound_port}"
+
+
+def _server(app: FastAPI) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+    )
+    return uvicorn.Server(config)

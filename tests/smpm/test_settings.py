@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from connector.errors import ConfigurationError
+from procedures.event.handling import HandlingConfig
+from smpm.intake.auth import HookAuth
+from smpm.intake.config import IntakeSection, ServeSection
 from smpm.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,3 +102,24 @@ def test_secret_values_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> N
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="config file not found"):
         load_settings(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("section", "model"),
+    [
+        ("[serve]", ServeSection),
+        ("[intake]", IntakeSection),
+        ("[intake]", HookAuth),  # the [hooks.*] sections follow [intake]
+        ("[event.handling]", HandlingConfig),
+    ],
+)
+def test_every_event_service_key_is_documented_in_the_example(
+    section: str, model: type[BaseModel]
+) -> None:
+    """An operator setting up `smpm serve` finds every key, with what it does, in the example."""
+    text = EXAMPLE.read_text()
+    start = text.index(section)
+    secrets = {"secret": "__SECRET", "previous_secret": "__PREVIOUS_SECRET"}
+    secrets |= {"token": "__TOKEN", "password": "__PASSWORD"}  # named as environment variables
+    for key in model.model_fields:
+        assert secrets.get(key, key) in text[start:], f"{section} {key}"
