@@ -18,6 +18,7 @@ from connector.entities import (
 )
 from connector.enums import ChangeStatus, EventSeverity, Impact, IncidentStatus, ServiceType
 from connector.filters import Field as F
+from connector.filters import Filter
 from procedures.event.cmdb import CmdbSnapshot
 from procedures.event.handling import HandlingConfig, Situation, symptom
 
@@ -36,15 +37,19 @@ def gather(
     ci = cmdb.find(event.ci) or cmdb.find(event.node)
     services = cmdb.supported_services(ci) if ci is not None else []
     base = {"event": event, "occurrence": occurrence, "ci": ci, "services": services}
-    same_key = list(connector.find(IncidentRequest, F("event_key") == str(event.message_key)))
+    name = ci.name if ci is not None else (event.ci or event.node)
+    key = str(event.message_key)
+    where: Filter = F("event_key") == key
+    if name:  # one query for both: this condition's requests, and open ones on CI and symptom
+        same_symptom = F("ci") == name
+        same_symptom &= F("summary").startswith(symptom(event)) & F("status").one_of(*OPEN)
+        where |= same_symptom
+    found = list(connector.find(IncidentRequest, where))
+    same_key = [i for i in found if i.event_key == key]
     episode = len(same_key)
     current = next((i for i in same_key if i.status in OPEN), None)
-    name = ci.name if ci is not None else (event.ci or event.node)
-    if current is None and name:
-        where = (
-            (F("ci") == name) & F("summary").startswith(symptom(event)) & F("status").one_of(*OPEN)
-        )
-        current = next(iter(connector.find(IncidentRequest, where, limit=1)), None)
+    if current is None:
+        current = next((i for i in found if i.event_key != key and i.status in OPEN), None)
     if event.severity is EventSeverity.CLEAR or current is not None:
         return Situation(**base, current=current, episode=episode)
     when = event.occurred_at

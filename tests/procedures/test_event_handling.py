@@ -345,6 +345,8 @@ def test_same_ci_and_symptom_counts_as_current() -> None:
     fake = FakeConnector().add(other_key)
     situation = gather(fake, event(), 1, cmdb(), CONFIG)
     assert situation.current is not None and situation.current.id == "INC7"
+    assert situation.episode == 0  # no request of this condition's own yet
+    assert fake.reads == 1  # one query asks for both: same key, or same CI and symptom
     assert Service.kind is RecordKind.SERVICE
 
 
