@@ -180,15 +180,27 @@ def claim(engine: Engine, owner: str, now: datetime, lease: timedelta, limit: in
 
 def in_flight_before(engine: Engine, lanes: Collection[str], event_id: str) -> bool:
     """Whether an event received before `event_id` in one of `lanes` is still to be decided
-    (being worked, or never tried yet): a later event that may depend on it should wait."""
+    (being worked, or never tried yet) and is the first of its condition to be: a later event
+    that may depend on it should wait. Repeats of a condition already decided change nothing
+    upstream, so they hold nobody up."""
     if not lanes:
         return False
     unsettled = (intake.c.status == "processing") | (
         (intake.c.status == "pending") & (intake.c.attempts == 0)
     )
+    earlier = intake.alias("earlier")
+    decided_before = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.subject == intake.c.subject,
+            earlier.c.id < intake.c.id,
+            earlier.c.status == "done",
+        )
+        .exists()
+    )
     query = (
         select(intake.c.id)
-        .where(intake.c.lane.in_(list(lanes)), intake.c.id < event_id, unsettled)
+        .where(intake.c.lane.in_(list(lanes)), intake.c.id < event_id, unsettled, ~decided_before)
         .limit(1)
     )
     with engine.connect() as conn:

@@ -185,3 +185,23 @@ def test_repeats_are_counted_per_condition(engine: Engine) -> None:
     ]
     subject = listing(engine, ["pending"], 1)[0]["subject"]
     assert [occurrence(engine, subject, i) for i in ids] == [1, 2, 3]
+
+
+def test_a_repeat_of_a_decided_condition_holds_nobody_up(engine: Engine) -> None:
+    """Only the first undecided event of an upstream condition can open the outage a
+    dependent event should be related to; its repeats cannot, so dependents need not wait."""
+    clock = Clock()
+
+    def store(**fields: str) -> str:
+        event = GenericEvent.model_validate(event_body(**{"node": "node-0", **fields}))
+        return accept(engine, [intake_item("events", event, None)], clock())[0].id
+
+    first, repeat = store(message="down"), store(message="still down")
+    dependent = store(node="node-9", message="unreachable")
+    claim(engine, "a", clock(), timedelta(seconds=30), 1)
+    finish(engine, first, "a", clock())
+    assert repeat < dependent
+    assert not in_flight_before(engine, [ci_lane("node-0")], dependent)
+    store(type="disk", message="disk failed")  # a new condition upstream
+    newest = store(node="node-9", message="unreachable again")
+    assert in_flight_before(engine, [ci_lane("node-0")], newest)
