@@ -168,6 +168,8 @@ class ServiceNowConnector:
         """Matching records a page at a time, fetched as they are consumed, one page ahead.
 
         Memory holds two pages at most, whatever the result size. `where` is in platform names.
+        A page is flattened here, after the next one is asked for, so that the instance is not
+        kept waiting while this side reads values (bench/README.md, servicenow_listing).
         """
         params = {
             **READ_PARAMS,
@@ -177,15 +179,15 @@ class ServiceNowConnector:
         offset, seen, size = 0, 0, self._size(limit, 0)
         pending = self._prefetch.submit(self._page, table, params, offset, size)
         while True:
-            rows, more = pending.result()
-            seen += len(rows)
+            result, more = pending.result()
+            seen += len(result)
             more = more and (limit is None or seen < limit)
             if more:  # the offset moves by what was asked: the limit applies before ACLs
                 offset, size = offset + size, self._size(limit, seen)
                 pending = self._prefetch.submit(self._page, table, params, offset, size)
-            keep = rows[: None if limit is None else len(rows) - max(0, seen - limit)]
+            keep = result[: None if limit is None else len(result) - max(0, seen - limit)]
             if keep:
-                yield keep
+                yield [flatten_record(r, f"{table} record") for r in keep]
             if not more:
                 return
 
@@ -200,13 +202,13 @@ class ServiceNowConnector:
 
     def _page(
         self, table: str, params: Mapping[str, str], offset: int, size: int
-    ) -> tuple[list[dict[str, str]], bool]:
+    ) -> tuple[list[Any], bool]:
+        """One page's `result` array, still unflattened, and whether more pages follow."""
         doing = f"list {table}"
         query = {**params, "sysparm_limit": str(size), "sysparm_offset": str(offset)}
         response = self.call("GET", table_url(self.base_url, table), doing, params=query)
         result = result_list(self.json(response, doing), f"ServiceNow {doing}")
-        rows = [flatten_record(r, f"{table} record") for r in result]
-        return rows, more_pages(response, offset, size, len(rows))
+        return result, more_pages(response, offset, size, len(result))
 
     # -- Connector interface: reading ---------------------------------------------------------
     def find(

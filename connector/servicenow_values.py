@@ -71,8 +71,12 @@ def flatten_record(record: Any, where: str) -> dict[str, str]:
     """Field -> raw string for one record of a `result`; `where` names it in errors."""
     if not isinstance(record, Mapping):
         raise InvalidResponse(f"{where}: expected a record object, got {type(record).__name__}")
-    try:
-        return {str(k): flat_value(v, str(k)) for k, v in record.items() if k != "__meta"}
+    try:  # a plain string, by far the most common value, is taken as it is (a listing's hot path)
+        return {
+            str(k): v if type(v) is str else flat_value(v, str(k))
+            for k, v in record.items()
+            if k != "__meta"
+        }
     except InvalidResponse as exc:
         raise InvalidResponse(f"{where}: {exc}") from None
 

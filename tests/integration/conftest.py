@@ -11,9 +11,12 @@ import pytest
 from pydantic import SecretStr
 
 from connector.base import Connector
+from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from connector.servicenow import ServiceNowConnector, ServiceNowOptions
+from connector.servicenow_auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 from smpm.platforms import open_connector
 from smpm.settings import Settings, load_settings
@@ -57,6 +60,40 @@ def remedy_for(
 @pytest.fixture
 def remedy_live(live: Sandbox, remedy_mapping: PlatformMapping) -> Iterator[RemedyConnector]:
     with remedy_for(live, remedy_mapping) as connector:
+        yield connector
+
+
+def servicenow_for(
+    sandbox: Sandbox | str,
+    mapping: PlatformMapping,
+    *,
+    credentials: ServiceNowCredentials | None = None,
+    page_size: int = 1000,
+    sleeps: Sleeps | None = None,
+    **http: object,
+) -> ServiceNowConnector:
+    """A connector to the sandbox's ServiceNow face (or any base URL); basic auth as the demo
+    user by default."""
+    options = ServiceNowOptions(
+        base_url=sandbox if isinstance(sandbox, str) else sandbox.base_url,
+        credentials=credentials
+        or ServiceNowCredentials("basic", DEMO_USER, SecretStr(DEMO_PASSWORD)),
+        page_size=page_size,
+        http=HttpOptions(sleep=sleeps or Sleeps(), **http),  # type: ignore[arg-type]
+    )
+    return ServiceNowConnector(options, mapping)
+
+
+@pytest.fixture(scope="session")
+def servicenow_mapping() -> PlatformMapping:
+    return load_platform_mapping("servicenow")
+
+
+@pytest.fixture
+def servicenow_live(
+    live: Sandbox, servicenow_mapping: PlatformMapping
+) -> Iterator[ServiceNowConnector]:
+    with servicenow_for(live, servicenow_mapping) as connector:
         yield connector
 
 
