@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("listing", "tracking", "intake")
+BENCHMARKS = (
+    "listing",
+    "tracking",
+    "intake",
+    "event_storm",
+    "servicenow_listing",
+    "servicenow_batch",
+    "availability",
+)
 
 
 def main(argv: list[str]) -> int:

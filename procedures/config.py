@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from procedures.availability.config import AvailabilityConfig
 from procedures.capacity.config import CapacityConfig
 from procedures.directory import ContactsConfig, RosterConfig
 from procedures.event.config import EventConfig
 from procedures.incident.config import IncidentConfig
+from procedures.problem.config import ProblemConfig
+from procedures.slm.config import SlmConfig
 
 
 class ProceduresConfig(BaseModel):
@@ -22,3 +25,6 @@ class ProceduresConfig(BaseModel):
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
     event: EventConfig = Field(default_factory=EventConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
+    availability: AvailabilityConfig = Field(default_factory=AvailabilityConfig)
+    slm: SlmConfig = Field(default_factory=SlmConfig)
+    problem: ProblemConfig = Field(default_factory=ProblemConfig)

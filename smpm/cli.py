@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from smpm import logs
-from smpm.commands import CliState, check, demo, procedures, reports, sandbox, serve
+from smpm.commands import CliState, check, demo, procedures, reports, sandbox, schedule, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -45,3 +45,4 @@ main.add_command(serve.serve)
 main.add_command(serve.events)
 main.add_command(reports.review)
 main.add_command(reports.reports)
+main.add_command(schedule.schedule)

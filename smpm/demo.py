@@ -6,7 +6,9 @@ Starts the sandbox in-process on a free loopback port, seeded with the demo orga
    form, link it to a problem investigation, add a work note, change it, read it back;
 2. runs the Incident Management procedures as an operator would: a dry run of the routing
    (nothing written), the routing itself, the same run again (nothing changes), the SLA tracking
-   with its escalations (again twice), and the audit log of what was done and why.
+   with its escalations (again twice), and the audit log of what was done and why;
+3. posts monitoring events to the webhook service (`demo_events.py`);
+4. runs the tracking procedures and writes the managers' reports (`demo_reports.py`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector
 from smpm.audit_log import audit_rows
 from smpm.demo_events import events_tour
+from smpm.demo_reports import DemoClock, reports_tour
 from smpm.platforms import open_connector
 from smpm.render import report_table, rule_of, table
 from smpm.runner import run_procedure
@@ -79,23 +82,30 @@ def sandbox_access(platform: str, base_url: str) -> dict[str, object]:
     return {"platform": "remedy", "remedy": login}
 
 
-def run_demo(echo: Echo, *, platform: str = "remedy", latency_ms: int = 0) -> None:
-    with Sandbox.start(port=0, seed="demo", latency_ms=latency_ms) as sandbox:
+def run_demo(
+    echo: Echo, *, reports: Path, platform: str = "remedy", latency_ms: int = 0
+) -> list[Path]:
+    """Run the four parts; returns the report files written to `reports` (which stay)."""
+    clock = DemoClock()
+    with Sandbox.start(port=0, seed="demo", latency_ms=latency_ms, clock=clock) as sandbox:
         face = PLATFORMS[platform]
         echo(f"Embedded sandbox ITSM ({face['name']}) at {sandbox.base_url}")
         echo(f"\n== 1. The connector, over HTTP ({'=' * 60}"[:100])
         with tempfile.TemporaryDirectory(prefix="smpm-demo-") as state:
-            settings = demo_settings(platform, sandbox.base_url, Path(state))
+            settings = demo_settings(platform, sandbox.base_url, Path(state), reports)
             with open_connector(settings) as connector:
                 round_trip(connector, face, echo)
                 echo(f"\nThe connector made {connector.calls} API calls.")
             procedures_tour(settings, sandbox, echo)
             events_tour(settings, echo)
+            written = reports_tour(settings, Path(state), clock, echo)
         echo("\nSee `smpm --help` for the commands, README.md for using smpm on your server.")
+    return written
 
 
-def demo_settings(platform: str, base_url: str, state: Path) -> Settings:
-    """The demo's settings: smpm/demo.toml plus the sandbox, a state database and a roster."""
+def demo_settings(platform: str, base_url: str, state: Path, reports: Path) -> Settings:
+    """The demo's settings: smpm/demo.toml plus the sandbox, a state database, a roster and
+    the reports folder."""
     now = datetime.now(UTC)
     roster = {
         "on_duty": [
@@ -121,6 +131,7 @@ def demo_settings(platform: str, base_url: str, state: Path) -> Settings:
         database={"url": f"sqlite:///{state / 'smpm-state.db'}"},
         roster=roster,
         event={"handling": {"customer": "Maya", "maintenance": [maintenance]}},
+        reports={"folder": str(reports)},
     )
 
 

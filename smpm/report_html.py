@@ -9,7 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
+from procedures.capacity.trend import TrendReport
+from procedures.charts import ChartedReport
 from procedures.event.report import Cell, ReportTable
+from smpm.report_charts import render_charts
+from smpm.report_trends import render_trends
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1d2733; }
@@ -44,6 +48,8 @@ def render_html(report: ReportTable, written_at: datetime) -> str:
         f"<p>{escape(report.intro)}</p>",
         _figures(report),
         _chart(report),
+        render_trends(report) if isinstance(report, TrendReport) else "",
+        render_charts(report) if isinstance(report, ChartedReport) else "",
         _table(report),
         f"<footer><p>Written by smpm at {written_at:%Y-%m-%d %H:%M} UTC.</p></footer>",
         "</body></html>",

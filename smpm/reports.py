@@ -1,9 +1,10 @@
-"""Event Management reviews as files: gather their data, run them, write CSV and HTML reports.
+"""Reviews as files: gather their data, run them, write CSV and HTML reports.
 
 The reviews (`procedures.event.review`) decide from data; this module does their I/O: it reads the
 period's monitoring events from the intake store, hands them (and a connector, for the outage
 review's incident requests) to the procedure, and writes the report it returns to `[reports]
 folder` as `<kind>_<period>.csv` and `.html`. A report of the same kind and period is replaced.
+The tracking procedures' overviews and the SLA review (`report_now`) carry their own data.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from procedures.event.report import (
     StoredEvent,
 )
 from procedures.event.review import EVENT_REVIEW, OUTAGE_REVIEW, event_window
+from procedures.registry import Context
 from smpm.intake.store import intake
 from smpm.report_html import render_html
 from smpm.runner import session
@@ -99,6 +101,26 @@ def review(
     with _connector(settings, connector) as c:
         trigger = f"review:{period.label}"
         plan = run(ReviewContext(c, config, moment, trigger, period=period, events=events))
+    if not isinstance(plan, ReviewPlan) or plan.report is None:
+        raise ConfigurationError(f"{name} returned no report")
+    return plan, write_report(plan.report, settings.reports.folder, moment)
+
+
+def report_now(
+    settings: Settings,
+    name: str,
+    *,
+    now: datetime | None = None,
+    connector: Connector | None = None,
+) -> tuple[ReviewPlan, list[Path]]:
+    """Run a procedure whose plan carries its report (Availability Tracking, Capacity Tracking,
+    SLA Review) as of `now` and write the report; its actions are not applied (`smpm run NAME`
+    applies them and writes the same report)."""
+    moment = now or utcnow()
+    run = procedure(name).run
+    assert run is not None
+    with _connector(settings, connector) as c:
+        plan = run(Context(c, settings.procedures(), moment, f"review:{moment.isoformat()}"))
     if not isinstance(plan, ReviewPlan) or plan.report is None:
         raise ConfigurationError(f"{name} returned no report")
     return plan, write_report(plan.report, settings.reports.folder, moment)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 from connector.base import Connector
 from connector.entities import Person
@@ -108,9 +109,26 @@ def run_procedure(
             check_against_itsm(settings, c, ctx.directory())
             plan = spec.run(ctx)
             notifier = build_notifier(settings.notify, c)
-            return Executor(c, engine, notifier=notifier).apply(plan, dry_run=dry_run)
+            report = Executor(c, engine, notifier=notifier).apply(plan, dry_run=dry_run)
+            if not dry_run:
+                publish(plan, settings, moment)
+            return report
     finally:
         engine.dispose()
+
+
+def publish(plan: Plan, settings: Settings, moment: datetime) -> list[Path]:
+    """A plan that carries a report (Capacity Tracking's overview) has it written to
+    `[reports] folder` once its actions are applied."""
+    table = getattr(plan, "report", None)
+    if table is None:
+        return []
+    from smpm.reports import write_report  # noqa: PLC0415 - smpm.reports imports this module
+
+    paths = write_report(table, settings.reports.folder, moment)
+    for path in paths:
+        log.info("wrote %s", path)
+    return paths
 
 
 def explain_record(

@@ -30,14 +30,18 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from connector.errors import ConfigurationError
 from connector.http import HttpOptions
+from procedures.availability.config import AvailabilityConfig
 from procedures.capacity.config import CapacityConfig
 from procedures.capacity.overview import OverviewRow, parse_csv
 from procedures.config import ProceduresConfig
 from procedures.directory import ContactsConfig, RosterConfig
 from procedures.event.config import EventConfig
 from procedures.incident.config import IncidentConfig
+from procedures.problem.config import ProblemConfig
+from procedures.slm.config import SlmConfig
 from smpm.intake.config import HooksSection, IntakeSection, ServeSection
 from smpm.notify import NotifySection
+from smpm.schedule.config import ScheduleSection
 from smpm.toml_lines import locate
 
 SECRET_KEYS = frozenset(
@@ -186,11 +190,15 @@ class Settings(BaseSettings):
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
     event: EventConfig = Field(default_factory=EventConfig)
     capacity: CapacitySection = Field(default_factory=CapacitySection)
+    availability: AvailabilityConfig = Field(default_factory=AvailabilityConfig)
+    slm: SlmConfig = Field(default_factory=SlmConfig)
+    problem: ProblemConfig = Field(default_factory=ProblemConfig)
     reports: ReportsSection = Field(default_factory=ReportsSection)
     notify: NotifySection = Field(default_factory=NotifySection)
     serve: ServeSection = Field(default_factory=ServeSection)
     intake: IntakeSection = Field(default_factory=IntakeSection)
     hooks: HooksSection = Field(default_factory=HooksSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
     source: str = Field(default="(defaults)", exclude=True)
 
     def procedures(self) -> ProceduresConfig:
@@ -201,6 +209,9 @@ class Settings(BaseSettings):
             incident=self.incident,
             event=self.event,
             capacity=self.capacity.resolved(),
+            availability=self.availability,
+            slm=self.slm,
+            problem=self.problem,
         )
 
     def where(self, *loc: str | int) -> str:

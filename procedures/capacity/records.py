@@ -1,7 +1,8 @@
-"""What Capacity Warning Handling registers: the monitoring adjustment request and the problem.
+"""What Capacity Warning Handling (P2) registers, the monitoring adjustment request and the
+problem, and the problem Capacity Tracking (P3) registers.
 
-Both are built here from the warning, its reading and its overview row, so the decision module
-reads as the SMPM steps and this one as the records' fields.
+They are built here from the warning (or the period's value), its reading and its overview row,
+so the decision modules read as the SMPM steps and this one as the records' fields.
 """
 
 from __future__ import annotations
@@ -73,6 +74,34 @@ def capacity_problem(
         ci=incident.ci,
         assigned_group=group,
         problem_coordinator=coordinator,
+    )
+
+
+def tracking_problem(
+    row: OverviewRow,
+    fired: str,
+    where: ProblemInvestigation,
+    coordinator: str | None,
+    config: CapacityConfig,
+) -> ProblemInvestigation:
+    """Capacity Tracking's problem for a threshold violation found at a period end; `where`
+    carries the company, service and CI the infrastructure is known as in the ITSM."""
+    group = row.specialist_group or config.specialist_group
+    return where.model_copy(
+        update={
+            "summary": problem_summary(row),
+            "details": (
+                f"Registered by Capacity Management P3 Capacity Tracking: {fired}. Find out how "
+                "incidents are best avoided, e.g. by freeing up some of the currently utilised "
+                "capacity or by adding capacity to the service infrastructure."
+            ),
+            "status": ProblemStatus.ASSIGNED if group else ProblemStatus.UNDER_REVIEW,
+            "investigation_driver": config.tracking.investigation_driver,
+            "impact": config.problem_impact,
+            "urgency": config.problem_urgency,
+            "assigned_group": group,
+            "problem_coordinator": coordinator,
+        }
     )
 
 

@@ -15,6 +15,7 @@ registered for the purpose.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,20 +51,53 @@ def reason(rule: str) -> Reason:
     return Reason(process=PROCESS, procedure=PROCEDURE, rule=rule)
 
 
+@dataclass(frozen=True)
+class Similarity:
+    """What makes incident requests alike: the same CI (or the same service when there is no CI)
+    and the same first `tiers` operational categorisation tiers.
+
+    P4 asks it to judge 'likely to recur'; Problem Management asks it to find incident requests
+    caused by one problem (P1) and recurrences after a structural solution (P4).
+    """
+
+    field: str
+    name: str
+    categories: tuple[str | None, ...] = ()
+
+    @classmethod
+    def of(cls, incident: IncidentRequest, tiers: int) -> Similarity | None:
+        """None when the request names neither a CI nor a service."""
+        cats = tuple(getattr(incident, f"operational_category_{n}") for n in range(1, tiers + 1))
+        if incident.ci:
+            return cls("ci", incident.ci, cats)
+        if incident.service:
+            return cls("service", incident.service, cats)
+        return None
+
+    def filter(self) -> Filter:
+        """Requests alike this one; a tier the model request left empty is not compared."""
+        where: Filter = F(self.field) == self.name
+        for n, category in enumerate(self.categories, start=1):
+            if category:
+                where = where & (F(f"operational_category_{n}") == category)
+        return where
+
+    @property
+    def label(self) -> str:
+        """'CI db-01, Failure/Database' or 'service Payroll'."""
+        what = f"{'CI' if self.field == 'ci' else 'service'} {self.name}"
+        cats = "/".join(c or "-" for c in self.categories)
+        return f"{what}, {cats}" if any(self.categories) else what
+
+
 def similar_filter(
     incident: IncidentRequest, since: datetime, config: ResolutionConfig
 ) -> Filter | None:
     """Other requests on the same CI (or service) since `since`; None when it has neither."""
-    if incident.ci:
-        where: Filter = F("ci") == incident.ci
-    elif incident.service:
-        where = F("service") == incident.service
-    else:
+    alike = Similarity.of(incident, 1 if config.same_category else 0)
+    if alike is None:
         return None
-    where = where & (F("reported_at") >= since) & (F("id") != str(incident.id))
-    if config.same_category and incident.operational_category_1:
-        where = where & (F("operational_category_1") == incident.operational_category_1)
-    return where
+    return alike.filter() & (F("reported_at") >= since) & (F("id") != str(incident.id))
 
 
 def gather(ctx: Context) -> list[tuple[IncidentRequest, int, ProblemInvestigation | None]]:

@@ -1,6 +1,9 @@
-"""`smpm review events|outages` and `smpm reports`: Event Management's reviews, as files."""
+"""`smpm review events|outages|capacity|availability|sla` and `smpm reports`: the reviews, as
+files."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import click
 
@@ -16,11 +19,14 @@ DAYS = click.option(
 
 @click.group()
 def review() -> None:
-    """Write an Event Management review report now, as CSV and HTML in [reports] folder.
+    """Write a review report now, as CSV and HTML in [reports] folder.
 
-    `events` is Procedure 2, Event Review (per monitoring job: events and how they ended, noisy
-    jobs flagged); `outages` is Procedure 3, Outage Review (high-impact incident requests and
-    whether an event notified anyone). Both read the events the webhook intake stored.
+    `events` is Event Management Procedure 2, Event Review (per monitoring job: events and how
+    they ended, noisy jobs flagged); `outages` is Procedure 3, Outage Review (high-impact
+    incident requests and whether an event notified anyone). Both read the events the webhook
+    intake stored. `capacity` is Capacity Management Procedure 3's capacity tracking overview.
+    `availability` is Availability Management Procedure 2's availability tracking overview;
+    `sla` is Service Level Management Procedure 5's SLA review.
     """
 
 
@@ -40,6 +46,54 @@ def review_events(state: CliState, days: float | None) -> None:
 def review_outages(state: CliState, days: float | None) -> None:
     """Outage Review (Event Management P3): high-impact outages, and those without an event."""
     _write(state, "outages", days)
+
+
+AT = click.option(
+    "--at",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    help="As of this moment, in UTC (default: now), e.g. 2026-12-01.",
+)
+
+
+@review.command("capacity")
+@AT
+@click.pass_obj
+@reports_errors
+def review_capacity(state: CliState, at: datetime | None) -> None:
+    """Capacity Tracking (Capacity Management P3): the overview with its trend; writes nothing
+    to the ITSM (`smpm run capacity.tracking` registers the problem investigations)."""
+    _report_now(state, "capacity.tracking", at)
+
+
+@review.command("availability")
+@AT
+@click.pass_obj
+@reports_errors
+def review_availability(state: CliState, at: datetime | None) -> None:
+    """Availability Tracking (Availability Management P2): availability and reliability of every
+    active SLA per period against its targets; writes nothing to the ITSM (`smpm run
+    availability.tracking` links the outages to problem investigations)."""
+    _report_now(state, "availability.tracking", at)
+
+
+@review.command("sla")
+@AT
+@click.pass_obj
+@reports_errors
+def review_sla(state: CliState, at: datetime | None) -> None:
+    """SLA Review (Service Level Management P5): each active SLA's last evaluation term, SLT by
+    SLT, the violated ones with the service owner to contact."""
+    _report_now(state, "slm.sla_review", at)
+
+
+def _report_now(state: CliState, name: str, at: datetime | None) -> None:
+    from smpm.reports import report_now
+
+    moment = at.replace(tzinfo=UTC) if at else None
+    plan, paths = report_now(state.settings(), name, now=moment)
+    click.echo(findings_table(plan))
+    for path in paths:
+        click.echo(f"wrote {path}")
 
 
 def _write(state: CliState, which: str, days: float | None) -> None:

@@ -17,6 +17,7 @@ def serve(state: CliState) -> None:
     Every accepted event is committed to the intake store before the 202 answer; workers then
     run Event Management P1 (monitoring events) or the incident procedures (record changes),
     retrying failures and keeping dead events with their reason. Also GET /healthz, /metrics.
+    With [schedule] enabled = true it also runs the scheduled jobs, as `smpm schedule` does.
     """
     from smpm import logs
     from smpm.intake.service import serve as run

@@ -28,6 +28,7 @@ from smpm.intake.store import counts
 from smpm.intake.worker import Handler, Worker
 from smpm.intake.writer import GroupWriter
 from smpm.platforms import open_connector
+from smpm.schedule.service import scheduling
 from smpm.settings import Settings
 from smpm.store import open_engine, utcnow
 
@@ -103,12 +104,14 @@ def running(
 
 
 def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> None:
-    """Run until interrupted: HTTP on [serve] host:port, workers in threads.
+    """Run until interrupted: HTTP on [serve] host:port, workers in threads, and the scheduler
+    when `[schedule] enabled = true` (started before the socket is bound, so a scheduler that
+    may not start stops the service before it accepts anything).
 
     The socket is bound first (port 0 picks a free one) and `ready` hears the real URL, so a
     supervisor or a test knows where to post without polling.
     """
-    with running(settings) as service:
+    with running(settings) as service, scheduling(settings):
         sock, url = _bind(settings.serve.host, settings.serve.port)
         log.info("webhooks on %s/hooks/...", url)
         # Everything loaded so far lives as long as the process: keep it out of the cyclic

@@ -49,7 +49,7 @@ def fresh() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def settings(platform: str, fresh: Sandbox, tmp_path: Path) -> Settings:
-    return demo_settings(platform, fresh.base_url, tmp_path)
+    return demo_settings(platform, fresh.base_url, tmp_path, tmp_path / "reports")
 
 
 def writes(sandbox: Sandbox) -> int:

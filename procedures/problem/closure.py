@@ -1,0 +1,283 @@
+"""Problem Management, Procedure 4, Problem Closure.
+
+SMPM: "After a change has been implemented to provide a structural solution for the problem,
+the problem coordinator verifies whether or not the change has actually solved the problem. If
+the implementation appears to have solved the problem, the problem coordinator closes it. On the
+other hand, if the change was not implemented, or if the implementation did not fix the
+problem, the problem coordinator ... reassigns the problem investigation to a specialist within
+his/her group." Impasses are `procedures.problem.impasse`.
+
+The implementing change is a change related to the problem investigation: on Remedy an
+association on `PBM:Investigation Associations`, on ServiceNow the problem's `rfc` reference
+(see `procedures.problem.links`). "Solved" means no incident request alike the problem's linked
+ones (Incident Management P4's `Similarity`, `category_tiers`; the problem's own CI or service
+when none is linked) was reported since the change was implemented, nor linked to the problem.
+
+Scheduled. For each problem investigation in `candidate_statuses` related to a change that
+ended (completed, closed, cancelled, rejected) within `lookback_days`:
+1. a related change still open       -> waiting for it; nothing;
+2. every related change cancelled or rejected
+                                      -> "the change was not implemented": back to
+                                         `reopen_status` with a work note;
+3. implemented at T (the latest completion of its completed or closed changes), and alike
+   requests reported since T         -> "did not fix the problem": reopened, the work note
+                                         naming the requests that recurred;
+4. none, T + `verification_days` passed
+                                      -> closed: Completed (with `close_status_reason`), then
+                                         Closed, with a work note;
+5. none yet                           -> verifying; nothing.
+Each decision's trigger names the problem and its changes, so a rerun writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from connector.base import Connector
+from connector.entities import Change, IncidentRequest, ProblemInvestigation, RecordKind
+from connector.enums import ProblemStatus
+from connector.filters import Field as F
+from procedures.incident.resolution import Similarity
+from procedures.plan import Action, ActionKind, Plan, Reason, note_action
+from procedures.problem import impasse
+from procedures.problem.config import ProblemClosureConfig
+from procedures.problem.links import (
+    ENDED,
+    IMPLEMENTED,
+    NOT_IMPLEMENTED,
+    by_ids,
+    changes_of,
+    incidents_of,
+    problems_naming,
+)
+from procedures.registry import Context, Procedure
+
+PROCESS = "Problem Management"
+PROCEDURE = "P4 Problem Closure"
+NAME = "problem.closure"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A problem investigation, the changes related to it, and what recurred since."""
+
+    problem: ProblemInvestigation
+    changes: tuple[Change, ...]
+    recurred: tuple[IncidentRequest, ...] = ()
+
+    @property
+    def trigger(self) -> str:
+        return f"problem:{self.problem.id}:verify:{'+'.join(str(c.id) for c in self.changes)}"
+
+
+def reason(rule: str) -> Reason:
+    return Reason(process=PROCESS, procedure=PROCEDURE, rule=rule)
+
+
+def implemented_at(changes: Iterable[Change]) -> datetime | None:
+    """When the structural solution was in place: the latest completion of those implemented."""
+    times = [
+        c.completed_at or c.actual_end or c.modified_at for c in changes if c.status in IMPLEMENTED
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+# -- gathering ------------------------------------------------------------------------------------
+def gather(ctx: Context) -> list[Verification]:
+    """Problems related to recently ended changes, with all their changes and what recurred.
+
+    Reads the ended changes, the problems naming them, those problems' other changes, and (for
+    those not settled by an earlier run) the requests linked to them and alike ones since.
+    """
+    config, c = ctx.config.problem.closure, ctx.connector
+    since = ctx.now - timedelta(days=config.lookback_days)
+    ended = F("status").one_of(*ENDED) & (F("modified_at") >= since)
+    changes = {ch.id: ch for ch in c.find(Change, ended) if ch.id}
+    candidates = F("status").one_of(*config.candidate_statuses)
+    problems = by_ids(c, ProblemInvestigation, problems_naming(c, changes), candidates)
+    related = changes_of(c, problems)
+    changes |= by_ids(c, Change, {i for ids in related.values() for i in ids} - set(changes))
+    found = [
+        Verification(p, tuple(changes[i] for i in sorted(related.get(k, ())) if i in changes))
+        for k, p in problems.items()
+    ]
+    settled = ctx.settled(v.trigger for v in found)
+    return recurrences(c, [v for v in found if v.trigger not in settled], config)
+
+
+def recurrences(
+    c: Connector, found: list[Verification], config: ProblemClosureConfig
+) -> list[Verification]:
+    """Each implemented problem with the alike requests reported since its change."""
+    done = {
+        str(v.problem.id)
+        for v in found
+        if all(ch.status in ENDED for ch in v.changes) and implemented_at(v.changes) is not None
+    }
+    linked = incidents_of(c, done)
+    incidents = by_ids(c, IncidentRequest, {i for ids in linked.values() for i in ids})
+    out = []
+    for v in found:
+        since = implemented_at(v.changes)
+        if str(v.problem.id) not in done or since is None:
+            out.append(v)
+            continue
+        mine = [incidents[i] for i in sorted(linked.get(str(v.problem.id), ())) if i in incidents]
+        out.append(_with_recurred(c, v, mine, since, config))
+    return out
+
+
+def _with_recurred(
+    c: Connector,
+    v: Verification,
+    linked: list[IncidentRequest],
+    since: datetime,
+    config: ProblemClosureConfig,
+) -> Verification:
+    kinds = {s for i in linked if (s := Similarity.of(i, config.category_tiers))}
+    if not kinds and (v.problem.ci or v.problem.service):
+        own = ("ci", v.problem.ci) if v.problem.ci else ("service", str(v.problem.service))
+        kinds = {Similarity(*own)}
+    recurred = {i.id: i for i in linked if i.reported_at and i.reported_at >= since}
+    for alike in sorted(kinds, key=lambda s: s.label):
+        where = alike.filter() & (F("reported_at") >= since)
+        recurred |= {i.id: i for i in c.find(IncidentRequest, where) if i.id}
+    ordered = sorted(recurred.values(), key=lambda i: (i.reported_at is None, i.reported_at))
+    return Verification(v.problem, v.changes, tuple(ordered))
+
+
+# -- deciding -------------------------------------------------------------------------------------
+def decide(
+    verifications: Iterable[Verification],
+    config: ProblemClosureConfig,
+    now: datetime,
+    trigger: str,
+) -> Plan:
+    """Closures and reopenings (pure; `now` is the run's time)."""
+    plan = Plan(procedure=NAME, trigger=trigger)
+    for v in verifications:
+        verify(v, config, now, plan)
+    return plan
+
+
+def verify(v: Verification, config: ProblemClosureConfig, now: datetime, plan: Plan) -> None:
+    pid = str(v.problem.id)
+    if not v.changes:
+        plan.note(pid, "nothing to verify", "no change is related to it")
+        return
+    waiting = [ch for ch in v.changes if ch.status not in ENDED]
+    if waiting:
+        plan.note(pid, "waiting for the change", f"{_changes(waiting)} not implemented yet")
+        return
+    since = implemented_at(v.changes)
+    if since is None:
+        if all(ch.status in NOT_IMPLEMENTED for ch in v.changes):
+            why = f"{_changes(v.changes)}: the change was not implemented"
+            reopen(v, why, why, config, plan)
+        else:
+            plan.note(pid, "left as it is", f"{_changes(v.changes)} has no completion date")
+        return
+    done = f"{_changes(v.changes)}, implemented {since:%Y-%m-%d %H:%M} UTC"
+    if v.recurred:
+        listed = ", ".join(f"{i.id} ({i.reported_at:%Y-%m-%d}: {i.summary})" for i in v.recurred)
+        why = (
+            f"{done}; {len(v.recurred)} alike incident request(s) since: it did not fix the problem"
+        )
+        reopen(v, why, f"{why}. Recurred: {listed}", config, plan)
+        return
+    due = since + timedelta(days=config.verification_days)
+    if now < due:
+        plan.note(pid, "verifying", f"{done}; no alike incident request until {due:%Y-%m-%d %H:%M}")
+        return
+    close(
+        v, f"{done}; no alike incident request in {config.verification_days:g} days", config, plan
+    )
+
+
+def _changes(changes: Iterable[Change]) -> str:
+    return ", ".join(
+        f"change {c.id} is {c.status.value if c.status else 'without status'}" for c in changes
+    )
+
+
+def reopen(v: Verification, why: str, text: str, config: ProblemClosureConfig, plan: Plan) -> None:
+    """'reassigns the problem investigation to a specialist within his/her group'."""
+    rule = f"{why}; the problem investigation is reassigned for another analysis"
+    plan.add(_update(v, "reopen", {"status": config.reopen_status}, rule))
+    plan.add(
+        note_action(
+            on=RecordKind.PROBLEM,
+            record=v.problem.id,
+            step="reopen-note",
+            trigger=v.trigger,
+            reason=reason(rule),
+            summary="Reopened: the structural solution did not solve the problem",
+            text=f"{PROCESS} {PROCEDURE}: {text}. Please analyse it again.",
+        )
+    )
+    plan.note(str(v.problem.id), "reopen", why)
+
+
+def close(v: Verification, why: str, config: ProblemClosureConfig, plan: Plan) -> None:
+    """'If the implementation appears to have solved the problem, the problem coordinator closes
+    it': Completed (dated, with its reason and resolution), then Closed."""
+    rule = f"{why}: the change solved the problem; it is closed"
+    if v.problem.status is not ProblemStatus.COMPLETED:
+        changes: dict[str, object] = {"status": ProblemStatus.COMPLETED}
+        if config.close_status_reason:
+            changes["status_reason"] = config.close_status_reason
+        plan.add(_update(v, "complete", changes, rule, resolution=f"{PROCESS} {PROCEDURE}: {why}."))
+    plan.add(_update(v, "close", {"status": ProblemStatus.CLOSED}, rule))
+    plan.add(
+        note_action(
+            on=RecordKind.PROBLEM,
+            record=v.problem.id,
+            step="close-note",
+            trigger=v.trigger,
+            reason=reason(rule),
+            summary="Closed: the structural solution solved the problem",
+            text=f"{PROCESS} {PROCEDURE}: {rule}.",
+        )
+    )
+    plan.note(str(v.problem.id), "close", why)
+
+
+def _update(
+    v: Verification, step: str, changes: dict[str, object], rule: str, resolution: str = ""
+) -> Action:
+    return Action(
+        kind=ActionKind.UPDATE,
+        step=step,
+        trigger=v.trigger,
+        reason=reason(rule),
+        target_kind=RecordKind.PROBLEM,
+        target_id=v.problem.id,
+        changes=changes,
+        # Remedy's problem form keeps no resolution field in the mapping; ServiceNow's fix_notes.
+        extras={"resolution": resolution} if resolution else {},
+    )
+
+
+# -- entry points ---------------------------------------------------------------------------------
+def run(ctx: Context) -> Plan:
+    config = ctx.config.problem.closure
+    found = gather(ctx)
+    plan = decide(found, config, ctx.now, ctx.trigger)
+    busy = {str(a.target_id) for a in plan.actions} | {str(v.problem.id) for v in found}
+    impasses = impasse.gather(ctx, busy)
+    if impasses:  # the directory is read only when someone may need reminding
+        impasse.remind_all(impasses, ctx.directory(), config, ctx.now, plan)
+    return plan
+
+
+SPEC = Procedure(
+    name=NAME,
+    process=PROCESS,
+    number=4,
+    title="Problem Closure",
+    triggers=("schedule (daily)", "manual"),
+    run=run,
+)

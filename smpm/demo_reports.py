@@ -1,0 +1,148 @@
+"""The demo's fourth part: the scheduled tracking procedures and the reports managers read.
+
+The sandbox's clock is moved back to register and restore a few months of outages through the
+connector (as the service desk would have), then, as of now, the tracking procedures run the way
+their schedule runs them (`smpm schedule`): Availability Tracking (Availability Management P2)
+and Capacity Tracking (Capacity Management P3) for real, linking and registering problem
+investigations; the SLA Review (Service Level Management P5) and Event Management's Event and
+Outage Reviews write their reports. Every report is CSV plus a self-contained HTML page, written
+to the folder the demo was given; their paths are printed at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from connector.base import Connector
+from connector.entities import IncidentRequest
+from connector.enums import Impact, IncidentStatus, ReportedSource, ServiceType, Urgency
+from procedures.availability.tracking import NAME as AVAILABILITY_TRACKING
+from procedures.capacity.tracking import NAME as CAPACITY_TRACKING
+from procedures.slm.sla_review import NAME as SLA_REVIEW
+from smpm.platforms import open_connector
+from smpm.render import findings_table, report_table
+from smpm.reports import REVIEWS, list_reports, report_now, review
+from smpm.runner import run_procedure
+from smpm.settings import Settings
+
+Echo = Callable[[str], None]
+
+# (service, CI, day of the month, start hour, hours down), in the month `months_back` before now.
+OUTAGE_HISTORY: dict[int, list[tuple[str, str | None, int, int, float]]] = {
+    2: [("Online Banking", "app-bank-01", 9, 10, 1.0)],
+    1: [
+        ("Online Banking", "db-cluster-01", 5, 9, 3.5),
+        ("Online Banking", "app-bank-02", 12, 14, 1.0),
+        ("Online Banking", "db-cluster-01", 21, 10, 1.5),
+        ("Email", None, 14, 8, 2.0),
+    ],
+}
+# Weekly CPU readings of app-bank-02, oldest first: climbing through both thresholds.
+CPU_READINGS = (71.0, 76.5, 82.0, 88.5, 93.0, 97.0)
+
+
+@dataclass
+class DemoClock:
+    """The sandbox's clock: now, or a moment the demo moves it to."""
+
+    offset: float = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def set(self, moment: datetime | None) -> None:
+        self.offset = 0.0 if moment is None else moment.timestamp() - time.time()
+
+
+def reports_tour(settings: Settings, state: Path, clock: DemoClock, echo: Echo) -> list[Path]:
+    echo(f"\n== 4. Tracking and the managers' reports {'=' * 60}"[:101])
+    now = datetime.now(UTC)
+    settings = with_readings(settings, state / "capacity-readings.csv", now)
+    echo("-- The service desk's last months, registered and restored at their own times")
+    with open_connector(settings) as itsm:
+        for line in register_history(itsm, clock, now):
+            echo(f"   {line}")
+    clock.set(None)
+    step = "P2 Availability Tracking (`smpm run availability.tracking`, scheduled daily)"
+    echo(f"\n-- Availability Management {step}")
+    echo(report_table(run_procedure(settings, AVAILABILITY_TRACKING)))
+    step = "P3 Capacity Tracking (`smpm run capacity.tracking`, scheduled weekly)"
+    echo(f"\n-- Capacity Management {step}")
+    echo(report_table(run_procedure(settings, CAPACITY_TRACKING)))
+    echo("\n-- Service Level Management P5 SLA Review (`smpm review sla`)")
+    echo(findings_table(report_now(settings, SLA_REVIEW)[0]))
+    for name in REVIEWS.values():  # Event Management P2 Event Review and P3 Outage Review
+        review(settings, name)
+    echo("\n-- The reports (`smpm reports` lists them; open the .html pages in a browser)")
+    paths = [path for written in list_reports(settings.reports.folder) for path in written.files]
+    for path in paths:
+        echo(f"   {path}")
+    return paths
+
+
+def with_readings(settings: Settings, path: Path, now: datetime) -> Settings:
+    """The capacity manager's readings file: one CPU reading of app-bank-02 a week."""
+    lines = ["infrastructure,capacity_level,measured_at,value"]
+    for weeks_back, value in enumerate(reversed(CPU_READINGS)):
+        moment = now - timedelta(weeks=weeks_back, hours=1)
+        lines.append(f"app-bank-02,cpu,{moment:%Y-%m-%dT%H:%MZ},{value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    capacity = settings.capacity.model_copy(
+        update={"tracking": settings.capacity.tracking.model_copy(update={"readings_csv": path})}
+    )
+    return settings.model_copy(update={"capacity": capacity})
+
+
+def register_history(itsm: Connector, clock: DemoClock, now: datetime) -> list[str]:
+    """Outage requests of OUTAGE_HISTORY, each reported and restored at its own time."""
+    lines = []
+    for months_back, outages in OUTAGE_HISTORY.items():
+        first = month_start(now, months_back)
+        for service, ci, day, hour, hours in outages:
+            down = first.replace(day=day, hour=hour)
+            up = down + timedelta(hours=hours)
+            clock.set(down)
+            number = report_outage(itsm, service, ci)
+            clock.set(up)
+            restore(itsm, number)
+            lines.append(f"{number}  {service:<15} down {down:%Y-%m-%d %H:%M} for {hours:g} h")
+    return lines
+
+
+def month_start(now: datetime, months_back: int) -> datetime:
+    year, month = divmod(now.year * 12 + now.month - 1 - months_back, 12)
+    return datetime(year, month + 1, 1, tzinfo=UTC)
+
+
+def report_outage(itsm: Connector, service: str, ci: str | None = None) -> str:
+    """A user service restoration request for an outage of `service`, taken on at once by the
+    service desk."""
+    created = itsm.create(
+        IncidentRequest(
+            summary=f"{service} unavailable",
+            service=service,
+            ci=ci,
+            customer="Maya",
+            company="Calbro Services",
+            impact=Impact.SIGNIFICANT,
+            urgency=Urgency.HIGH,
+            status=IncidentStatus.IN_PROGRESS,
+            service_type=ServiceType.USER_SERVICE_RESTORATION,
+            reported_source=ReportedSource.PHONE,
+            assigned_group="Service Desk",
+            assignee="Allen",
+        )
+    )
+    assert created.id is not None
+    return created.id
+
+
+def restore(itsm: Connector, number: str) -> None:
+    """Resolve the request: service restored (each platform's own status reason)."""
+    reason = "No Further Action Required" if itsm.platform == "remedy" else "Solution provided"
+    changes = {"status_reason": reason, "resolution": "Service restored"}
+    itsm.update(IncidentRequest, number, {"status": IncidentStatus.RESOLVED, **changes})
