@@ -37,7 +37,7 @@ from typing import Any
 
 import requests
 
-from bench.support import connector, sandbox_process, say
+from bench.support import api_calls, connector, sandbox_process, say
 from connector.codec import KindCodec
 from connector.entities import RecordKind
 from connector.qualification import render
@@ -120,19 +120,6 @@ class Counting:
 
     def pages(self) -> int:
         return sum(max(1, math.ceil(n / PAGE)) for n in self.rows.values())
-
-
-def api_calls(url: str) -> dict[str, int]:
-    stats = requests.get(url + "/__sandbox/stats", timeout=10).json()
-    requests.delete(url + "/__sandbox/stats", timeout=10)
-    routes = stats["by_route"]
-    return {
-        "login": sum(n for r, n in routes.items() if "/api/jwt/" in r),
-        "reads": sum(n for r, n in routes.items() if r.startswith("GET /api/arsys")),
-        "writes": sum(
-            n for r, n in routes.items() if not r.startswith("GET") and "/api/arsys" in r
-        ),
-    }
 
 
 def raw_paging(url: str, settings: Settings, now: datetime) -> tuple[int, int, float]:

@@ -18,6 +18,7 @@ from bench.support import (
     connector,
     peak_memory,
     prepare_database,
+    print_listing,
     sandbox_process,
     say,
     timed,
@@ -72,14 +73,7 @@ def main() -> None:
             ours = timed(lambda: connector_listing(url, ROWS))
             small = peak_memory(lambda: connector_listing(url, ROWS))
             large = peak_memory(lambda: connector_listing(url, BIG))
-    ratio = ours.best / bare.best
-    say(f"\nListing {ROWS:,} incidents in pages of {PAGE} (best of 3, median in brackets)")
-    say(f"  bare requests.Session : {bare.best:6.2f} s  ({bare.median:.2f} s)")
-    say(f"  smpm Remedy connector : {ours.best:6.2f} s  ({ours.median:.2f} s)")
-    say(f"  ratio connector/bare  : {ratio:6.2f}   (target <= 1.15)")
-    say("\nConnector peak memory while listing (tracemalloc)")
-    say(f"  {ROWS:>7,} rows : {small / 1e6:6.1f} MB")
-    say(f"  {BIG:>7,} rows : {large / 1e6:6.1f} MB   (ratio {large / small:.2f}; target: flat)")
+    print_listing("Remedy", bare, ours, small, large, (ROWS, BIG))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from bench.servicenow_support import connector, prepare_database
-from bench.support import Timing, peak_memory, sandbox_process, say
+from bench.support import Timing, peak_memory, print_listing, sandbox_process, say
 from connector.entities import IncidentRequest
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER
 
@@ -91,18 +91,11 @@ def main() -> None:
             )
             small = peak_memory(lambda: connector_listing(url, ROWS))
             large = peak_memory(lambda: connector_listing(url, BIG))
-    ratio = ours.best / bare.best
     say("\nQuery string of every page (recorded from the connector, paging parameters apart):")
     for name, value in params.items():
         shown = value if len(value) <= 60 else value[:57] + "..."
         say(f"  {name} = {shown}")
-    say(f"\nListing {ROWS:,} incidents in pages of {PAGE} (best of 3, median in brackets)")
-    say(f"  bare requests.Session     : {bare.best:6.2f} s  ({bare.median:.2f} s)")
-    say(f"  smpm ServiceNow connector : {ours.best:6.2f} s  ({ours.median:.2f} s)")
-    say(f"  ratio connector/bare      : {ratio:6.2f}   (target <= 1.15)")
-    say("\nConnector peak memory while listing (tracemalloc)")
-    say(f"  {ROWS:>7,} rows : {small / 1e6:6.1f} MB")
-    say(f"  {BIG:>7,} rows : {large / 1e6:6.1f} MB   (ratio {large / small:.2f}; target: flat)")
+    print_listing("ServiceNow", bare, ours, small, large, (ROWS, BIG))
 
 
 if __name__ == "__main__":

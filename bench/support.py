@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from pydantic import SecretStr
 
 from connector.codec import load_platform_mapping
@@ -102,3 +103,31 @@ def peak_memory(run: Callable[[], object]) -> int:
 
 def say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def api_calls(url: str) -> dict[str, int]:
+    stats = requests.get(url + "/__sandbox/stats", timeout=10).json()
+    requests.delete(url + "/__sandbox/stats", timeout=10)
+    routes = stats["by_route"]
+    return {
+        "login": sum(n for r, n in routes.items() if "/api/jwt/" in r),
+        "reads": sum(n for r, n in routes.items() if r.startswith("GET /api/arsys")),
+        "writes": sum(
+            n for r, n in routes.items() if not r.startswith("GET") and "/api/arsys" in r
+        ),
+    }
+
+
+def print_listing(
+    connector_name: str, bare: Timing, ours: Timing, small: int, large: int, rows: tuple[int, int]
+) -> None:
+    """The listing benchmarks' figures: connector vs bare client, and peak memory."""
+    label = f"smpm {connector_name} connector"
+    width = max(len(label), len("bare requests.Session"))
+    say(f"\nListing {rows[0]:,} incidents in pages of 1000 (best of 3, median in brackets)")
+    say(f"  {'bare requests.Session':<{width}} : {bare.best:6.2f} s  ({bare.median:.2f} s)")
+    say(f"  {label:<{width}} : {ours.best:6.2f} s  ({ours.median:.2f} s)")
+    say(f"  {'ratio connector/bare':<{width}} : {ours.best / bare.best:6.2f}   (target <= 1.15)")
+    say("\nConnector peak memory while listing (tracemalloc)")
+    say(f"  {rows[0]:>7,} rows : {small / 1e6:6.1f} MB")
+    say(f"  {rows[1]:>7,} rows : {large / 1e6:6.1f} MB   (ratio {large / small:.2f}; target: flat)")

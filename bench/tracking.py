@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from bench.support import connector, sandbox_process, say
+from bench.support import api_calls, connector, sandbox_process, say
 from connector.entities import MeasurementStatus, ServiceTarget
 from connector.filters import Field
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
@@ -43,19 +43,6 @@ def prepare(db: Path) -> None:
         )
     finally:
         sandbox.close()
-
-
-def api_calls(url: str) -> dict[str, int]:
-    stats = requests.get(url + "/__sandbox/stats", timeout=10).json()
-    requests.delete(url + "/__sandbox/stats", timeout=10)
-    routes = stats["by_route"]
-    return {
-        "login": sum(n for r, n in routes.items() if "/api/jwt/" in r),
-        "reads": sum(n for r, n in routes.items() if r.startswith("GET /api/arsys")),
-        "writes": sum(
-            n for r, n in routes.items() if not r.startswith("GET") and "/api/arsys" in r
-        ),
-    }
 
 
 def breaching_targets(url: str) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connector.entities import Entity, RecordKind, Relation, WorkNote
+from connector.enums import RelationType
 
 
 class Reason(BaseModel):
@@ -139,6 +140,73 @@ def note_action(
         target_kind=on,
         target_id=record,
         note=WorkNote(parent_kind=on, parent_id=str(record), summary=summary, text=text),
+    )
+
+
+def inform_actions(
+    *,
+    on: RecordKind,
+    record: str,
+    steps: tuple[str, str],
+    trigger: str,
+    reason: Reason,
+    recipient: str,
+    summary: str,
+    note: str,
+    message: str,
+) -> tuple[Action, Action]:
+    """SMPM's "informs X" about a record: a work note on the record, where the next person to
+    open it sees it, and a notification to X; `steps` names the two (note, notification)."""
+    return (
+        note_action(
+            on=on,
+            record=record,
+            step=steps[0],
+            trigger=trigger,
+            reason=reason,
+            summary=summary,
+            text=note,
+        ),
+        Action(
+            kind=ActionKind.NOTIFY,
+            step=steps[1],
+            trigger=trigger,
+            reason=reason,
+            target_kind=on,
+            target_id=record,
+            recipient=recipient,
+            message=message,
+        ),
+    )
+
+
+def incident_link(
+    incident: str,
+    *,
+    to: RecordKind,
+    target: str | Ref,
+    relation_type: RelationType,
+    step: str,
+    trigger: str,
+    reason: Reason,
+) -> Action:
+    """A link from an incident request to another record (most often the problem investigation
+    that caused it); `target` may be a record an earlier action of the plan creates."""
+    return Action(
+        kind=ActionKind.RELATE,
+        step=step,
+        trigger=trigger,
+        reason=reason,
+        target_kind=RecordKind.INCIDENT,
+        target_id=incident,
+        relation=Relation(
+            source_kind=RecordKind.INCIDENT,
+            source_id=incident,
+            target_kind=to,
+            target_id=str(target),
+            relation_type=relation_type,
+        ),
+        relation_target=target if isinstance(target, Ref) else None,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from connector.base import Connector
 from connector.entities import IncidentRequest
@@ -118,25 +119,24 @@ def month_start(now: datetime, months_back: int) -> datetime:
     return datetime(year, month + 1, 1, tzinfo=UTC)
 
 
-def report_outage(itsm: Connector, service: str, ci: str | None = None) -> str:
+def report_outage(itsm: Connector, service: str, ci: str | None = None, **fields: Any) -> str:
     """A user service restoration request for an outage of `service`, taken on at once by the
-    service desk."""
-    created = itsm.create(
-        IncidentRequest(
-            summary=f"{service} unavailable",
-            service=service,
-            ci=ci,
-            customer="Maya",
-            company="Calbro Services",
-            impact=Impact.SIGNIFICANT,
-            urgency=Urgency.HIGH,
-            status=IncidentStatus.IN_PROGRESS,
-            service_type=ServiceType.USER_SERVICE_RESTORATION,
-            reported_source=ReportedSource.PHONE,
-            assigned_group="Service Desk",
-            assignee="Allen",
-        )
-    )
+    service desk (`fields` change that)."""
+    values: dict[str, Any] = {
+        "summary": f"{service} unavailable",
+        "service": service,
+        "ci": ci,
+        "customer": "Maya",
+        "company": "Calbro Services",
+        "impact": Impact.SIGNIFICANT,
+        "urgency": Urgency.HIGH,
+        "status": IncidentStatus.IN_PROGRESS,
+        "service_type": ServiceType.USER_SERVICE_RESTORATION,
+        "reported_source": ReportedSource.PHONE,
+        "assigned_group": "Service Desk",
+        "assignee": "Allen",
+    }
+    created = itsm.create(IncidentRequest(**{**values, **fields}))
     assert created.id is not None
     return created.id
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
+from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
 from connector.enums import RelationType
 from procedures.availability.config import AvailabilityConfig, SlaDefinition
 from procedures.availability.outages import (
@@ -61,7 +61,7 @@ from procedures.availability.targets import Check, DangerRule, Verdict, checks, 
 from procedures.availability.timeline import Figures, Interval, figures
 from procedures.directory import Directory
 from procedures.event.report import ReviewPlan
-from procedures.plan import Action, ActionKind, Reason, Ref
+from procedures.plan import Action, ActionKind, Reason, Ref, incident_link
 from procedures.registry import Context, Procedure
 
 PROCESS = "Availability Management"
@@ -258,21 +258,14 @@ class _Run:
 
 
 def _link(incident: str, target: str | Ref, rule: str) -> Action:
-    return Action(
-        kind=ActionKind.RELATE,
+    return incident_link(
+        incident,
+        to=RecordKind.PROBLEM,
+        target=target,
+        relation_type=RelationType.CAUSED_BY,
         step="link-problem",
         trigger=link_trigger(incident),
         reason=reason(rule),
-        target_kind=RecordKind.INCIDENT,
-        target_id=incident,
-        relation=Relation(
-            source_kind=RecordKind.INCIDENT,
-            source_id=incident,
-            target_kind=RecordKind.PROBLEM,
-            target_id=str(target),
-            relation_type=RelationType.CAUSED_BY,
-        ),
-        relation_target=target if isinstance(target, Ref) else None,
     )
 
 

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from connector.base import Connector
-from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
+from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
 from connector.enums import (
     IncidentStatus,
     ProblemStatus,
@@ -48,7 +48,7 @@ from procedures.capacity.overview import CapacityOverview, OverviewRow, problem_
 from procedures.capacity.reading import Reading, read_reading
 from procedures.capacity.records import capacity_problem, monitoring_request, problem_summary
 from procedures.directory import Directory
-from procedures.plan import Action, ActionKind, Plan, Reason, Ref
+from procedures.plan import Action, ActionKind, Plan, Reason, Ref, incident_link
 from procedures.registry import Context, Procedure
 
 PROCESS = "Capacity Management"
@@ -283,21 +283,14 @@ def _requester(
 def _link(
     incident: IncidentRequest, kind: RecordKind, target: str | Ref, step: str, why: str
 ) -> Action:
-    return Action(
-        kind=ActionKind.RELATE,
+    return incident_link(
+        str(incident.id),
+        to=kind,
+        target=target,
+        relation_type=RelationType.RELATED_TO,
         step=step,
         trigger=_trigger(incident),
         reason=reason(why),
-        target_kind=RecordKind.INCIDENT,
-        target_id=incident.id,
-        relation=Relation(
-            source_kind=RecordKind.INCIDENT,
-            source_id=str(incident.id),
-            target_kind=kind,
-            target_id=str(target),
-            relation_type=RelationType.RELATED_TO,
-        ),
-        relation_target=target if isinstance(target, Ref) else None,
     )
 
 

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.base import Connector
-from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
+from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
 from connector.enums import IncidentStatus, ProblemStatus, RelationType
 from connector.filters import Field as F
 from connector.filters import Filter
 from procedures.directory import Directory
-from procedures.plan import Action, ActionKind, Plan, Reason, Ref, note_action
+from procedures.plan import Action, ActionKind, Plan, Reason, Ref, incident_link, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
@@ -209,21 +209,14 @@ def consider(
             )
         )
     plan.add(
-        Action(
-            kind=ActionKind.RELATE,
+        incident_link(
+            str(incident.id),
+            to=RecordKind.PROBLEM,
+            target=target,
+            relation_type=RelationType.RELATED_TO,
             step="link-incident",
             trigger=trigger,
             reason=reason(why),
-            target_kind=RecordKind.INCIDENT,
-            target_id=incident.id,
-            relation=Relation(
-                source_kind=RecordKind.INCIDENT,
-                source_id=str(incident.id),
-                target_kind=RecordKind.PROBLEM,
-                target_id=str(target),
-                relation_type=RelationType.RELATED_TO,
-            ),
-            relation_target=target if isinstance(target, Ref) else None,
         )
     )
     plan.add(

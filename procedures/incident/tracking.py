@@ -36,7 +36,7 @@ from connector.entities import (
 from connector.enums import Impact, IncidentStatus, ServiceType
 from connector.filters import Field as F
 from procedures.directory import Directory, RosterConfig
-from procedures.plan import Action, ActionKind, Plan, Reason, note_action
+from procedures.plan import Plan, Reason, inform_actions
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
@@ -232,29 +232,18 @@ def _inform(breach: Breach, person: str | None, why: str, plan: Plan) -> None:
         plan.note(str(incident.id), "not escalated", f"{why}; but nobody holds that role")
         return
     rsn = reason(why)
-    plan.add(
-        note_action(
-            on=RecordKind.INCIDENT,
-            record=incident.id,
-            step="escalation-note",
-            trigger=trigger,
-            reason=rsn,
-            summary=f"SLA escalation: {person} informed",
-            text=f"{rsn}.",
-        )
-    )
-    plan.add(
-        Action(
-            kind=ActionKind.NOTIFY,
-            step="escalation-notify",
-            trigger=trigger,
-            reason=rsn,
-            target_kind=RecordKind.INCIDENT,
-            target_id=incident.id,
-            recipient=person,
-            message=f"{incident.id} ({incident.summary}): {why}.",
-        )
-    )
+    for action in inform_actions(
+        on=RecordKind.INCIDENT,
+        record=str(incident.id),
+        steps=("escalation-note", "escalation-notify"),
+        trigger=trigger,
+        reason=rsn,
+        recipient=person,
+        summary=f"SLA escalation: {person} informed",
+        note=f"{rsn}.",
+        message=f"{incident.id} ({incident.summary}): {why}.",
+    ):
+        plan.add(action)
     plan.note(str(incident.id), f"escalated to {person}", why)
 
 

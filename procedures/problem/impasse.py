@@ -32,7 +32,7 @@ from connector.enums import ProblemStatus
 from connector.filters import Field as F
 from connector.filters import Filter, any_of
 from procedures.directory import Directory
-from procedures.plan import Action, ActionKind, Plan, Reason, note_action
+from procedures.plan import Plan, Reason, inform_actions
 from procedures.problem.config import ProblemClosureConfig
 from procedures.problem.links import ENDED, by_ids, changes_of, chunks
 from procedures.registry import Context
@@ -181,27 +181,16 @@ def remind(
         return
     trigger = f"problem:{pid}:impasse:{(now - EPOCH) // interval}"
     rsn = reason(why)
-    plan.add(
-        note_action(
-            on=RecordKind.PROBLEM,
-            record=problem.id,
-            step="impasse-reminder-note",
-            trigger=trigger,
-            reason=rsn,
-            summary=f"Impasse reminder: {person} informed",
-            text=f"{TAG} {rsn}.",
-        )
-    )
-    plan.add(
-        Action(
-            kind=ActionKind.NOTIFY,
-            step="impasse-reminder",
-            trigger=trigger,
-            reason=rsn,
-            target_kind=RecordKind.PROBLEM,
-            target_id=problem.id,
-            recipient=person,
-            message=f"{pid} ({problem.summary}): {why}.",
-        )
-    )
+    for action in inform_actions(
+        on=RecordKind.PROBLEM,
+        record=str(problem.id),
+        steps=("impasse-reminder-note", "impasse-reminder"),
+        trigger=trigger,
+        reason=rsn,
+        recipient=person,
+        summary=f"Impasse reminder: {person} informed",
+        note=f"{TAG} {rsn}.",
+        message=f"{pid} ({problem.summary}): {why}.",
+    ):
+        plan.add(action)
     plan.note(pid, f"{person} reminded", why)

@@ -34,13 +34,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
+from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
 from connector.enums import Impact, ProblemStatus, RelationType, ServiceType, Urgency
 from connector.filters import Field as F
 from procedures.directory import Directory
 from procedures.incident.matching import Match
 from procedures.incident.resolution import Similarity
-from procedures.plan import Action, ActionKind, Plan, Reason, Ref
+from procedures.plan import Action, ActionKind, Plan, Reason, Ref, incident_link
 from procedures.problem.links import by_ids, incidents_of, problems_of
 from procedures.registry import Context, Procedure
 
@@ -284,21 +284,14 @@ def problem_record(
 
 def link(incident: IncidentRequest, problem: str | Ref, why: str) -> Action:
     """'links the incident requests that were caused by the problem to it'."""
-    return Action(
-        kind=ActionKind.RELATE,
+    return incident_link(
+        str(incident.id),
+        to=RecordKind.PROBLEM,
+        target=problem,
+        relation_type=RelationType.CAUSED_BY,
         step="link-problem",
         trigger=f"incident:{incident.id}:problem-review",
         reason=reason(why),
-        target_kind=RecordKind.INCIDENT,
-        target_id=incident.id,
-        relation=Relation(
-            source_kind=RecordKind.INCIDENT,
-            source_id=str(incident.id),
-            target_kind=RecordKind.PROBLEM,
-            target_id=str(problem),
-            relation_type=RelationType.CAUSED_BY,
-        ),
-        relation_target=problem if isinstance(problem, Ref) else None,
     )
 
 

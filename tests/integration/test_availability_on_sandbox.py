@@ -20,25 +20,18 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from connector.base import Connector
-from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
-from connector.enums import (
-    Impact,
-    IncidentStatus,
-    ProblemStatus,
-    ReportedSource,
-    ServiceType,
-    Urgency,
-)
+from connector.entities import ProblemInvestigation, RecordKind, Relation
+from connector.enums import Impact, IncidentStatus, ProblemStatus, Urgency
 from connector.filters import Field
 from connector.sandbox.server import Sandbox
 from connector.testing import at
 from procedures.availability.tracking import NAME as TRACKING
 from procedures.slm.sla_review import NAME as SLA_REVIEW
+from smpm import demo_reports
 from smpm.reports import report_now
 from smpm.runner import run_procedure
 from smpm.settings import Settings
@@ -105,32 +98,15 @@ def settings(platform: str, sandbox: Sandbox, tmp_path: Path) -> Settings:
     )
 
 
-def report_outage(itsm: Connector, clock: Clock, when: str, service: str, **f: Any) -> str:
+def report_outage(itsm: Connector, clock: Clock, when: str, service: str) -> str:
+    """Registered, not yet responded to (the response SLTs of the SLA review miss)."""
     clock.set(when)
-    created = itsm.create(
-        IncidentRequest(
-            summary=f"{service} unavailable",
-            service=service,
-            customer="Maya",
-            company="Calbro Services",
-            impact=Impact.SIGNIFICANT,
-            urgency=Urgency.HIGH,
-            status=IncidentStatus.ASSIGNED,
-            service_type=ServiceType.USER_SERVICE_RESTORATION,
-            reported_source=ReportedSource.PHONE,
-            assigned_group="Service Desk",
-            **f,
-        )
-    )
-    assert created.id is not None
-    return created.id
+    return demo_reports.report_outage(itsm, service, status=IncidentStatus.ASSIGNED, assignee=None)
 
 
 def restore(itsm: Connector, clock: Clock, when: str, number: str) -> None:
     clock.set(when)
-    reason = "No Further Action Required" if itsm.platform == "remedy" else "Solution provided"
-    resolved = {"status_reason": reason, "resolution": "Service restored"}
-    itsm.update(IncidentRequest, number, {"status": IncidentStatus.RESOLVED, **resolved})
+    demo_reports.restore(itsm, number)
 
 
 def november(platform: str, sandbox: Sandbox, clock: Clock) -> dict[str, str]:
