@@ -173,6 +173,10 @@ def send(
         reraise=False,
     )
     kwargs.setdefault("timeout", options.timeout)
+    # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    # from the environment override a session's `verify`, which would drop a configured
+    # ca_bundle (or verify_tls = false) without a word on machines that set them.
+    kwargs.setdefault("verify", options.verify)
     try:
         response: requests.Response = retrying(_request, session, method, url, **kwargs)
     except requests.exceptions.SSLError as exc:

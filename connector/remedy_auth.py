@@ -119,6 +119,7 @@ class RemedyAuth(requests.auth.AuthBase):
                 headers=headers,
                 auth=_NoAuth(),
                 timeout=self._http.timeout,
+                verify=self._http.verify,
             )
             if response.status_code not in (200, 204):
                 log.warning("Remedy logout answered HTTP %s", response.status_code)

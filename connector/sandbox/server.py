@@ -60,7 +60,9 @@ class Sandbox:
         users: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         servicenow: ServiceNowSettings | Mapping[str, Any] | None = None,
+        tls: tuple[Path | str, Path | str] | None = None,
     ) -> None:
+        self.tls = tls  # (certificate file, key file): serve HTTPS, as real instances do
         self._tmp = None if db_path else tempfile.TemporaryDirectory(prefix="smpm-sandbox-")
         if self._tmp is not None:
             db_path = Path(self._tmp.name) / "sandbox.sqlite3"
@@ -153,7 +155,7 @@ class Sandbox:
         sock.listen(128)
         self.port = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
-        self.base_url = f"http://{shown}:{self.port}"
+        self.base_url = f"{'https' if self.tls else 'http'}://{shown}:{self.port}"
         return sock
 
     def _server_for(self, log_level: str = "warning") -> uvicorn.Server:
@@ -163,6 +165,8 @@ class Sandbox:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            ssl_certfile=self.tls[0] if self.tls else None,
+            ssl_keyfile=self.tls[1] if self.tls else None,
         )
         self._server = uvicorn.Server(config)
         self.middleware.closer = _connection_closer(self._server)
