@@ -292,6 +292,7 @@ def serve(
     users: Mapping[str, str] | None = None,
     ready: Callable[[Sandbox], None] | None = None,
     servicenow: ServiceNowSettings | Mapping[str, Any] | None = None,
+    tls: tuple[Path | str, Path | str] | None = None,
 ) -> None:
     """Serve the sandbox in the foreground (for `smpm sandbox --port N`) until Ctrl+C."""
     sandbox = Sandbox(
@@ -301,6 +302,7 @@ def serve(
         token_lifetime=token_lifetime,
         users=users,
         servicenow=servicenow,
+        tls=tls,
     )
     sandbox.serve_forever(host, port, ready)
 

@@ -37,16 +37,47 @@ from smpm.commands import reports_errors
     show_default=True,
     help="Latency added to every answer.",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM), for clients that speak only HTTPS.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM); goes with --tls-cert.",
+)
 @reports_errors
-def sandbox(host: str, port: int, seed: str, db_path: Path | None, latency_ms: int) -> None:
-    """Serve the embedded sandbox ITSM: the AR System REST API subset smpm uses, on SQLite.
+def sandbox(
+    host: str,
+    port: int,
+    seed: str,
+    db_path: Path | None,
+    latency_ms: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> None:
+    """Serve the embedded sandbox ITSM: the AR System REST API and ServiceNow Table API subsets
+    smpm uses, on SQLite; over HTTPS with --tls-cert and --tls-key.
 
     Log in as Allen / password (or Demo / demo). Faults and latency can be changed at runtime
     under /__sandbox/ (see connector/sandbox/README.md). Stop with Ctrl-C.
     """
     from connector.sandbox.server import Sandbox, serve
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+
     def ready(running: Sandbox) -> None:
         click.echo(f"Sandbox ITSM listening on {running.base_url} (seed: {seed}); Ctrl-C to stop")
 
-    serve(host=host, port=port, seed=seed, db_path=db_path, latency_ms=latency_ms, ready=ready)
+    serve(
+        host=host,
+        port=port,
+        seed=seed,
+        db_path=db_path,
+        latency_ms=latency_ms,
+        ready=ready,
+        tls=tls,
+    )
