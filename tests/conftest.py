@@ -11,6 +11,9 @@ import pytest
 from connector.codec import load_platform_mapping
 from mappings.loader import PlatformMapping
 
+# A throwaway PostgreSQL server for the tests marked `postgresql`; see tests/postgres.py.
+from tests.postgres import postgres_server, postgres_url  # noqa: F401
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -6,8 +6,9 @@ back to pending with a later `next_attempt_at` after a failure, or dead after th
 takes the event again, and the executor's idempotency keys make the replay write nothing twice.
 
 Claims are one UPDATE ... RETURNING over the rows that are due, so two workers never take the same
-row; on PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED, so several nodes
-share the work without waiting on each other.
+row. On PostgreSQL claims take turns on a transaction advisory lock (each is one short statement),
+so a lane freed or taken by one claim is seen by the next; candidate rows are locked with FOR
+UPDATE SKIP LOCKED, so a claim passes over rows a worker is settling rather than wait for them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -113,24 +115,36 @@ def accept(engine: Engine, items: Sequence[Intake], now: datetime) -> list[Accep
         for i in items
     ]
     with engine.begin() as conn:
-        inserted = conn.execute(_insert_ignoring_duplicates(engine), rows).rowcount
-        if inserted == len(rows):  # the common case: nothing seen before, no need to look
+        new = _insert_new(conn, rows)
+        if new is not None and len(new) == len(rows):  # the common case: no need to look
             return [Accepted(r["id"], False) for r in rows]
-        keys = list({r["dedup_key"] for r in rows})
+        keys = list({r["dedup_key"] for r in rows if new is None or r["id"] not in new})
         stored = dict(
             conn.execute(
                 select(intake.c.dedup_key, intake.c.id).where(intake.c.dedup_key.in_(keys))
             ).all()
         )
-    return [Accepted(stored[r["dedup_key"]], stored[r["dedup_key"]] != r["id"]) for r in rows]
+    ids = [r["id"] if new and r["id"] in new else stored[r["dedup_key"]] for r in rows]
+    return [Accepted(i, i != r["id"]) for i, r in zip(ids, rows, strict=True)]
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> Any:
-    if engine.dialect.name == "postgresql":
-        return postgresql.insert(intake).on_conflict_do_nothing(index_elements=["dedup_key"])
-    if engine.dialect.name == "sqlite":
-        return sqlite.insert(intake).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return insert(intake)
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str] | None:
+    """Insert the rows whose dedup key is new; the ids of those inserted, None if unknown.
+
+    The ids come back with RETURNING rather than being inferred from the row count: the count of
+    a many-row INSERT is not reliable across drivers (psycopg through SQLAlchemy reports -1, and
+    SQLAlchemy's batched "insertmanyvalues" counts the rows sent, not the rows inserted).
+    """
+    dialect = conn.dialect
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect.name)
+    if upsert is None:  # no ON CONFLICT here: a known key fails the batch, storing nothing
+        conn.execute(insert(intake), rows)
+        return {r["id"] for r in rows}
+    statement = upsert(intake).on_conflict_do_nothing(index_elements=["dedup_key"])
+    if not dialect.insert_executemany_returning:  # SQLite before 3.35: the caller reads back
+        conn.execute(statement, rows)
+        return None
+    return set(conn.execute(statement.returning(intake.c.id), rows).scalars())
 
 
 def claim(engine: Engine, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:

@@ -15,7 +15,7 @@ period from running twice; this lock keeps the second scheduler from even trying
   when the holder dies and its connection closes, a standby takes over. A holder that loses its
   connection has lost the lock and stops scheduling. A holder whose host vanishes without
   closing its connection is noticed when the server's TCP keepalive gives up on it
-  (`tcp_keepalives_idle`). Not yet run against a PostgreSQL server in our tests.
+  (`tcp_keepalives_idle`).
 """
 
 from __future__ import annotations
@@ -134,19 +134,24 @@ class AdvisoryLock:
         # No pool: closing the connection must end the session, and the lock with it.
         self._engine = create_engine(url, poolclass=NullPool)
         self._conn: Connection | None = None
+        # Whether our session took the lock: a standby keeps its session too, without the lock.
+        self._mine = False
 
     def acquire(self) -> bool:
+        if self.held():  # taking it again would stack a second hold on the session
+            return True
         try:
             if self._conn is None:
                 self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             query = text("SELECT pg_try_advisory_lock(:key)")
-            return bool(self._conn.execute(query, {"key": self.key}).scalar())
+            self._mine = bool(self._conn.execute(query, {"key": self.key}).scalar())
         except SQLAlchemyError:
             self._drop()
-            return False
+        return self._mine
 
     def held(self) -> bool:
-        if self._conn is None:
+        """Taken by our session, and the session is still there (the lock ends with it)."""
+        if self._conn is None or not self._mine:
             return False
         try:
             self._conn.execute(text("SELECT 1"))
@@ -160,12 +165,14 @@ class AdvisoryLock:
 
     def release(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(SQLAlchemyError):  # else the session, and lock, are gone
-                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            if self._mine:
+                with contextlib.suppress(SQLAlchemyError):  # else the session, and lock, are gone
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             self._drop()
         self._engine.dispose()
 
     def _drop(self) -> None:
+        self._mine = False
         if self._conn is not None:
             with contextlib.suppress(SQLAlchemyError):
                 self._conn.close()

@@ -30,6 +30,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
 
 from connector.errors import ConfigurationError
 from smpm.schedule import periods
@@ -64,6 +65,7 @@ class Scheduler:
         )
         self.lock = lock or scheduler_lock(self.engine, self.owner)
         self._aps: BackgroundScheduler | None = None
+        self._job_store: Engine | None = None
         self._wakeups: futures.ThreadPoolExecutor | None = None
         self._stop = threading.Event()
         self._switch = threading.Lock()
@@ -139,6 +141,7 @@ class Scheduler:
                 self._replace_jobs(aps)
             except BaseException:
                 aps.shutdown(wait=False)
+                self._close_job_store()
                 detach(self.runner)
                 raise
             wakeups = futures.ThreadPoolExecutor(_workers(self), "smpm-schedule-wake-up")
@@ -169,18 +172,25 @@ class Scheduler:
             if self._aps is not None:
                 self._aps.shutdown(wait=wait)
                 self._aps = None
+                self._close_job_store()
             if self._wakeups is not None:
                 self._wakeups.shutdown(wait=wait, cancel_futures=True)
                 self._wakeups = None
             detach(self.runner)
 
+    def _close_job_store(self) -> None:
+        """Dispose of the job store's engine once APScheduler's thread has ended (its shutdown
+        joins it). APScheduler disposes of it before that, and a last look at the due jobs
+        checks a connection out again: on PostgreSQL a session left open until collected."""
+        if self._job_store is not None:
+            self._job_store.dispose()
+            self._job_store = None
+
     def _apscheduler(self) -> BackgroundScheduler:
         section = self.settings.schedule
+        self._job_store = open_engine(self.settings.database.url)  # its own: disposed with it
         aps = BackgroundScheduler(
-            # Its own engine: the job store disposes of it when the scheduler shuts down.
-            jobstores={
-                "default": SQLAlchemyJobStore(engine=open_engine(self.settings.database.url))
-            },
+            jobstores={"default": SQLAlchemyJobStore(engine=self._job_store)},
             executors={"default": ThreadPoolExecutor(max_workers=_workers(self))},
             job_defaults={
                 "coalesce": True,

@@ -16,13 +16,15 @@ from connector.testing import FakeConnector, incident
 from procedures.plan import Action, ActionKind, Plan, Reason, Ref
 from smpm.executor import Executor, idempotency_key
 from smpm.store import audit, idempotency, open_engine
+from tests.postgres import BACKENDS, database_url
 
 REASON = Reason(process="Incident Management", procedure="P2 Test", rule="a rule fired")
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'state.db'}")
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The state store, on SQLite and on PostgreSQL: idempotency must hold on both."""
+    engine = open_engine(database_url(request, tmp_path))
     yield engine
     engine.dispose()
 

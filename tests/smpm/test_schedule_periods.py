@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from smpm.schedule.periods import due_fire_times, schedule_periods
 from smpm.schedule.runner import JobRunner, RunResult, ScheduledJob, execute
 from smpm.settings import Settings, load_settings
 from smpm.store import open_engine
+from tests.postgres import BACKENDS, database_url
 
 FIRST_SEEN = at("2026-11-25 10:02")
 EVERY_5 = crontab_trigger("*/5 * * * *", UTC)
@@ -58,10 +60,12 @@ class Recorder:
         return RunResult(periods.DONE, "1 applied", counts={"applied": 1})
 
 
-def settings_for(tmp_path: Path, *jobs: dict[str, Any], **extra: Any) -> Settings:
+def settings_for(
+    tmp_path: Path, *jobs: dict[str, Any], url: str | None = None, **extra: Any
+) -> Settings:
     return load_settings(
         None,
-        database={"url": f"sqlite:///{tmp_path / 'state.db'}"},
+        database={"url": url or f"sqlite:///{tmp_path / 'state.db'}"},
         reports={"folder": str(tmp_path / "reports")},
         schedule={
             "jobs": list(jobs) or [{"procedure": "incident.tracking", "cron": "*/5 * * * *"}]
@@ -70,14 +74,17 @@ def settings_for(tmp_path: Path, *jobs: dict[str, Any], **extra: Any) -> Setting
     )
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return settings_for(tmp_path)
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """A store on SQLite and on PostgreSQL: the period keys must hold on both."""
+    return settings_for(tmp_path, url=database_url(request, tmp_path))
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return open_engine(settings.database.url)
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = open_engine(settings.database.url)
+    yield engine
+    engine.dispose()
 
 
 def runner_for(

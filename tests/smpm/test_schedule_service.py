@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from connector.testing import at
 from smpm.cli import main
 from smpm.schedule import periods, runner
-from smpm.schedule.lock import SchedulerBusy
+from smpm.schedule.lock import SCHEDULER_LOCK, SchedulerBusy
 from smpm.schedule.periods import schedule_periods
 from smpm.schedule.runner import JobRunner, RunResult, ScheduledJob
 from smpm.schedule.service import Scheduler, listing, run_until, scheduling
 from smpm.settings import Settings, load_settings
 from smpm.store import open_engine, utcnow
+from tests.postgres import PostgresServer
 from tests.smpm.test_schedule_periods import Clock
 
 NEVER = "0 0 1 1 *"  # New Year's midnight: never fires while a test runs
@@ -46,14 +48,14 @@ class Queued:
         return found
 
 
-def settings_for(tmp_path: Path, *crons: str, **schedule: Any) -> Settings:
+def settings_for(tmp_path: Path, *crons: str, url: str | None = None, **schedule: Any) -> Settings:
     jobs = [
         {"procedure": "incident.tracking", "cron": c, "name": f"job{i}"}
         for i, c in enumerate(crons)
     ]
     return load_settings(
         None,
-        database={"url": f"sqlite:///{tmp_path / 'state.db'}"},
+        database={"url": url or f"sqlite:///{tmp_path / 'state.db'}"},
         schedule={"jobs": jobs, **schedule},
     )
 
@@ -145,6 +147,60 @@ def test_with_a_waiting_lock_a_second_scheduler_stands_by_and_takes_over(
     lock.connected = False  # our own session is gone, and the lock with it
     standby.check_lock()
     assert not standby.active and standby.owner not in runner._ACTIVE
+
+
+# -- on a PostgreSQL store: the advisory lock ---------------------------------------------------
+@pytest.mark.postgresql
+def test_on_postgresql_a_second_scheduler_stands_by_until_the_first_stops(
+    tmp_path: Path, postgres_url: str, stop_all: Any
+) -> None:
+    """The lock: "a second scheduler stays on standby ...; the lock lives as long as the holder's
+    session, so when the holder dies and its connection closes, a standby takes over"."""
+    settings = settings_for(tmp_path, NEVER, url=postgres_url)
+    # A poll an hour apart: the test looks at the lock itself, with check_lock().
+    first = Scheduler(settings, execute=Queued(), poll_seconds=3600)
+    stop_all(first)
+    assert first.start() is True
+    second = Scheduler(settings, execute=Queued(), poll_seconds=3600)
+    stop_all(second)
+    assert second.start() is False
+    second.check_lock()
+    assert not second.active and second.owner not in runner._ACTIVE
+    first.stop()
+    second.check_lock()
+    assert second.active and second.owner in runner._ACTIVE
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_a_holder_whose_session_is_killed_stands_by(
+    tmp_path: Path, postgres_server: PostgresServer, postgres_url: str, stop_all: Any
+) -> None:
+    """The lock: "a holder that loses its connection has lost the lock and stops scheduling";
+    the standby takes the lock over, and the old holder stays on standby behind it."""
+    settings = settings_for(tmp_path, NEVER, url=postgres_url)
+    holder = Scheduler(settings, execute=Queued(), poll_seconds=3600)
+    stop_all(holder)
+    assert holder.start()
+    standby = Scheduler(settings, execute=Queued(), poll_seconds=3600)
+    stop_all(standby)
+    assert not standby.start()
+    with postgres_server.admin(make_url(postgres_url).database) as admin:
+        killed = admin.execute(  # whichever session holds the scheduler lock; waits for its end
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND granted AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND (classid::bigint << 32 | objid::bigint) = %s",
+            (SCHEDULER_LOCK,),
+        ).fetchall()
+    assert killed == [(True,)]
+    assert holder.active  # nobody has looked yet
+    holder.check_lock()
+    assert not holder.active and not holder.lock.held()
+    assert holder.owner not in runner._ACTIVE
+    standby.check_lock()
+    assert standby.active and standby.lock.held()
+    holder.check_lock()  # connects again, and finds the lock taken
+    assert not holder.active and not holder.lock.held()
 
 
 def test_a_restarted_scheduler_neither_skips_nor_doubles_a_period(

@@ -19,6 +19,7 @@ from smpm.intake.metrics import IntakeMetrics
 from smpm.intake.store import counts
 from smpm.intake.writer import GroupWriter
 from smpm.store import open_engine, utcnow
+from tests.postgres import BACKENDS, database_url
 
 SECRET = "whsec-0123456789abcdef"
 TOKEN = "tok-abcdef0123456789"
@@ -26,10 +27,16 @@ NOW = 1_764_115_200  # fixed "now" for signatures
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The intake store: SQLite, or each backend in turn where a module says `ON_BOTH_STORES`."""
+    engine = open_engine(database_url(request, tmp_path, "intake.db"))
     yield engine
     engine.dispose()
+
+
+# For modules about the store itself: every test runs on SQLite and on PostgreSQL. The HTTP-level
+# tests (test_webhooks.py) stay on SQLite: they are about the requests, not the store.
+ON_BOTH_STORES = pytest.mark.parametrize("engine", BACKENDS, indirect=True)
 
 
 HOOKS = HooksSection(

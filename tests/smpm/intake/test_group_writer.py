@@ -12,7 +12,9 @@ from connector.testing import at
 from smpm.intake.models import GenericEvent, Intake, intake_item
 from smpm.intake.store import Accepted, accept, counts
 from smpm.intake.writer import GroupWriter
-from tests.smpm.intake.conftest import event_body
+from tests.smpm.intake.conftest import ON_BOTH_STORES, event_body
+
+pytestmark = ON_BOTH_STORES
 
 NOW = at("2026-11-25 10:00")
 
@@ -31,6 +33,17 @@ def test_a_key_repeated_inside_one_commit_is_stored_once(engine: Engine) -> None
     assert first == Accepted(first.id, duplicate=False)
     assert again == Accepted(first.id, duplicate=True)
     assert counts(engine)["pending"] == 1
+
+
+def test_a_commit_mixing_new_and_known_keys_tells_each_item_which_it_is(engine: Engine) -> None:
+    """accept: "a known dedup key returns the stored row's id"; the new items in the same commit
+    are stored as new, whatever their order."""
+    [known] = accept(engine, [item(2)], NOW)
+    answers = accept(engine, [item(1), item(2), item(3), item(1)], NOW)
+    assert [a.duplicate for a in answers] == [False, True, False, True]
+    assert answers[1].id == known.id and answers[3].id == answers[0].id
+    assert len({answers[0].id, known.id, answers[2].id}) == 3
+    assert counts(engine)["pending"] == 3
 
 
 def test_senders_in_one_event_loop_turn_share_a_commit(engine: Engine) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
@@ -23,7 +25,9 @@ from smpm.intake.store import (
     requeue,
 )
 from smpm.intake.worker import Deferred, Worker
-from tests.smpm.intake.conftest import event_body
+from tests.smpm.intake.conftest import ON_BOTH_STORES, event_body
+
+pytestmark = ON_BOTH_STORES
 
 CONFIG = IntakeSection(max_attempts=3, backoff_seconds=2, max_backoff_seconds=60, lease_seconds=30)
 
@@ -116,6 +120,41 @@ def test_two_workers_never_claim_the_same_event(engine: Engine) -> None:
     first = {c.id for c in claim(engine, "a", clock(), lease, 6)}
     second = {c.id for c in claim(engine, "b", clock(), lease, 6)}
     assert len(first) == 6 and len(second) == 4 and not first & second
+
+
+def test_racing_claimers_never_share_an_event_or_a_lane(engine: Engine) -> None:
+    """Claims: "two workers never take the same row", and a lane "is worked by one worker at a
+    time", also when their claims run at the same moment (on PostgreSQL: sessions of their own)."""
+    clock, owners = Clock(), ["a", "b", "c", "d"]
+    items = [
+        intake_item(
+            "events",
+            GenericEvent.model_validate(event_body(message=f"m{i}", node=f"node-{i % 6}")),
+            None,
+        )
+        for i in range(36)
+    ]
+    lane_of = {a.id: i.lane for a, i in zip(accept(engine, items, clock()), items, strict=True)}
+    start = threading.Barrier(len(owners), timeout=30)
+
+    def claim_at_once(owner: str) -> list[str]:
+        start.wait()
+        return [c.id for c in claim(engine, owner, clock(), timedelta(seconds=30), 2)]
+
+    taken: list[str] = []
+    with ThreadPoolExecutor(len(owners)) as pool:
+        for _ in range(len(items)):  # each round settles at least one event
+            claimed = dict(zip(owners, pool.map(claim_at_once, owners), strict=True))
+            held = [{lane_of[i] for i in ids} for ids in claimed.values()]
+            assert sum(map(len, held)) == len(set().union(*held)), claimed  # no lane twice
+            for owner, ids in claimed.items():
+                taken += ids
+                for event_id in ids:
+                    assert finish(engine, event_id, owner, clock())
+            if len(taken) == len(items):
+                break
+    assert sorted(taken) == sorted(lane_of)  # every event, each once
+    assert counts(engine)["done"] == len(items)
 
 
 def test_one_ci_is_worked_by_one_worker_at_a_time(engine: Engine) -> None:
