@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from connector.base import Connector
-from smpm.intake.app import create_app
+from smpm.intake.app import HookDispatch, create_app
 from smpm.intake.metrics import IntakeMetrics
 from smpm.intake.processor import Processor
 from smpm.intake.store import counts
@@ -37,7 +36,7 @@ log = logging.getLogger("smpm.serve")
 
 @dataclass
 class Service:
-    app: FastAPI
+    app: HookDispatch
     engine: Engine
     writer: GroupWriter
     metrics: IntakeMetrics
@@ -152,7 +151,7 @@ def _bind(host: str, port: int) -> tuple[socket.socket, str]:
     return sock, f"http://{bound_host}:{bound_port}"
 
 
-def _server(app: FastAPI) -> uvicorn.Server:
+def _server(app: HookDispatch) -> uvicorn.Server:
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
     )

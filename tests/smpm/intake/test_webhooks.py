@@ -223,3 +223,15 @@ def test_health_and_metrics(client: TestClient, engine: Engine) -> None:
     assert 'smpm_events_received_total{endpoint="events"} 1.0' in text
     assert 'smpm_events_rejected_total{endpoint="events",reason="missing"} 1.0' in text
     assert 'smpm_intake_events{status="pending"} 1.0' in text
+
+
+def test_other_paths_and_methods_are_answered_by_the_framework(
+    client: TestClient, engine: Engine
+) -> None:
+    """Only a POST to a known hook takes the short path; an unknown hook is a 404 naming the
+    known ones, a GET on a hook a 405, and neither stores anything."""
+    unknown = client.post("/hooks/nagios", **signed(event_body()))
+    assert unknown.status_code == 404
+    assert "known: events, alertmanager" in unknown.json()["error"]
+    assert client.get("/hooks/events").status_code == 405
+    assert stored(engine) == 0
