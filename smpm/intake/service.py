@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from connector.base import Connector
 from smpm.intake.app import HookDispatch, create_app
+from smpm.intake.checkpoint import Checkpointer
 from smpm.intake.metrics import IntakeMetrics
 from smpm.intake.processor import Processor
 from smpm.intake.store import counts
@@ -68,7 +69,9 @@ def running(
     workers: int | None = None,
 ) -> Iterator[Service]:
     """The service's parts, started; stopped in reverse order on exit."""
-    engine = open_engine(settings.database.url)
+    sqlite = settings.database.url.startswith("sqlite")
+    engine = open_engine(settings.database.url, autocheckpoint=not sqlite)
+    checkpointer = Checkpointer(engine) if sqlite else None
     metrics = IntakeMetrics(lambda: counts(engine))
     writer = GroupWriter(engine, clock, on_batch=metrics.observe_commit)
     app = create_app(settings.serve, settings.hooks, engine, writer, metrics)
@@ -99,6 +102,8 @@ def running(
         writer.close()
         if processor is not None:
             processor.close()
+        if checkpointer is not None:
+            checkpointer.close()
         engine.dispose()
 
 
