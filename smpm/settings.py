@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from connector.errors import ConfigurationError
 from connector.http import HttpOptions
@@ -130,7 +132,8 @@ class ServiceNowSection(_Section):
 
 
 class DatabaseSection(_Section):
-    url: str = "sqlite:///var/smpm.db"
+    # Kept out of repr: a PostgreSQL URL from the environment may carry a password.
+    url: str = Field(default="sqlite:///var/smpm.db", repr=False)
 
 
 class LoggingSection(_Section):
@@ -252,8 +255,21 @@ def _refuse_secrets(data: Mapping[str, Any], source: str, path: tuple[str, ...] 
                 f"{source}: {'.'.join(here)}: secrets may not be written in the config file; "
                 f"export {env} or set {key}_file to a file only smpm can read"
             )
+        if here == ("database", "url") and isinstance(value, str) and _has_password(value):
+            raise ConfigurationError(
+                f"{source}: database.url: secrets may not be written in the config file; "
+                "export SMPM_DATABASE__URL, or leave the password out and let the driver find "
+                "it (PGPASSWORD, ~/.pgpass)"
+            )
         if isinstance(value, Mapping):
             _refuse_secrets(value, source, here)
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:  # not a URL at all: the engine says so when it is used
+        return False
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -74,6 +74,11 @@ BAD_FILES = [
     ("unknown platform", 'platform = "jira"\n', "platform: Input should be 'remedy' or"),
     ("CA bundle missing", '[remedy.http]\nca_bundle = "/nope.pem"\n', "not a readable file"),
     ("TOML syntax", "[remedy\n", "line 1"),
+    (
+        "database password in the file",
+        '[database]\nurl = "postgresql+psycopg://smpm:hunter2@db/smpm"\n',
+        "database.url: secrets may not be written in the config file; export SMPM_DATABASE__URL",
+    ),
 ]
 
 
@@ -97,6 +102,15 @@ def test_secret_values_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> N
     settings = load_settings(EXAMPLE)
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(settings.model_dump())
+
+
+def test_a_database_url_from_the_environment_does_not_show_in_repr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMPM_DATABASE__URL", "postgresql+psycopg://smpm:hunter2@db/smpm")
+    settings = load_settings(EXAMPLE)
+    assert settings.database.url.endswith("@db/smpm")
+    assert "hunter2" not in repr(settings)
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
