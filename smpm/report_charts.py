@@ -53,6 +53,8 @@ def scale(panel: Panel, unit: str) -> tuple[float, float]:
         bottom = max(0.0, low - max((100 - low) * 0.5, 0.1))
         return math.floor(bottom * 10) / 10, 100.0
     top = max(known) * 1.15
+    if all(float(v).is_integer() for v in known):  # counts (outages): a whole number on top
+        top = math.ceil(top)
     return 0.0, top if top > 0 else 1.0
 
 

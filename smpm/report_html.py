@@ -23,17 +23,20 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; }
 .figures li { list-style: none; border: 1px solid #d5dbe3; border-radius: 6px;
   padding: 0.5em 0.9em; }
 .figures b { display: block; font-size: 1.4em; }
+.table { overflow-x: auto; }
 table { border-collapse: collapse; margin-top: 1em; }
 th, td { border-bottom: 1px solid #e3e7ec; padding: 0.3em 0.6em; text-align: left;
   vertical-align: top; }
 th { background: #f3f5f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.prose { min-width: 22em; }
 tr.flagged td { background: #fff3e0; }
 svg text { font: 12px system-ui, sans-serif; fill: #1d2733; }
 svg rect { fill: #4a78b5; }
 """.strip()
 
 BAR_HEIGHT, GAP, LABEL_WIDTH, BAR_WIDTH = 18, 6, 260, 360
+PROSE = 40  # characters: longer cell texts get a column wide enough to read
 
 
 def render_html(report: ReportTable, written_at: datetime) -> str:
@@ -101,13 +104,17 @@ def _table(report: ReportTable) -> str:
         flagged = bool(report.flagged) and report.flagged[n]
         cells = "".join(_cell(value) for value in row)
         lines.append(f'<tr class="flagged">{cells}</tr>' if flagged else f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    return f'<div class="table">{table}</div>'
 
 
 def _cell(value: Cell) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f'<td class="num">{escape(_text(value))}</td>'
-    return f"<td>{escape(_text(value))}</td>"
+    text = _text(value)
+    if len(text) > PROSE:  # a sentence (a reason, a list of requests): not squeezed to a sliver
+        return f'<td class="prose">{escape(text)}</td>'
+    return f"<td>{escape(text)}</td>"
 
 
 def _text(value: Cell) -> str:

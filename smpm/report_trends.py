@@ -15,8 +15,9 @@ from html import escape
 from procedures.capacity.trend import Trend, TrendReport
 
 WIDTH, HEIGHT = 340, 170
-LEFT, RIGHT, TOP, BOTTOM = 48, 70, 12, 30
+LEFT, RIGHT, TOP, BOTTOM = 48, 86, 12, 30
 LINE, DOT = "#4a78b5", "#2f5a94"
+LABEL_GAP = 12  # pixels between threshold labels, about a line of 11px text
 THRESHOLD_COLOURS = {"critical": "#c0392b", "warning": "#e08e0b"}
 
 
@@ -48,8 +49,19 @@ def _top(trend: Trend) -> float:
     return math.ceil(wanted / step) * step
 
 
+def _bottom(trend: Trend, top: float) -> float:
+    """The scale's bottom: 0, or a round number below the lowest value or threshold where they
+    all sit high (a level climbing from 71% to 93% should not be drawn as a flat line)."""
+    known = [v for v in trend.values if v is not None] + [t for _, t in trend.thresholds]
+    if not known or min(known) <= 0:
+        return 0.0
+    step = 10 ** math.floor(math.log10(top)) / 10
+    return max(0.0, math.floor(min(known) * 0.8 / step) * step)
+
+
 def _svg(trend: Trend) -> str:
     top = _top(trend)
+    bottom = _bottom(trend, top)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(trend.periods)
 
@@ -57,20 +69,22 @@ def _svg(trend: Trend) -> str:
         return LEFT + (plot_w / 2 if n == 1 else i * plot_w / (n - 1))
 
     def y(value: float) -> float:
-        return TOP + plot_h * (1 - max(0.0, value) / top)
+        return TOP + plot_h * (1 - (max(bottom, value) - bottom) / (top - bottom))
 
     parts = [
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" '
         'stroke="#8a96a3"/>',
-        _text(LEFT - 6, TOP + plot_h + 4, _number(0, trend.unit), "end"),
+        _text(LEFT - 6, TOP + plot_h + 4, _number(bottom, trend.unit), "end"),
         _text(LEFT - 6, TOP + 4, _number(top, trend.unit), "end"),
     ]
-    for name, value in trend.thresholds:
+    label_y = -math.inf  # thresholds close together (warning 90, critical 95) keep labels apart
+    for name, value in sorted(trend.thresholds, key=lambda t: -t[1]):
         colour = THRESHOLD_COLOURS.get(name, "#5b6878")
+        label_y = max(y(value) + 4, label_y + LABEL_GAP)
         parts.append(
             f'<line x1="{LEFT}" y1="{y(value):.1f}" x2="{LEFT + plot_w}" y2="{y(value):.1f}" '
             f'stroke="{colour}" stroke-dasharray="5 3"/>'
-            + _text(LEFT + plot_w + 4, y(value) + 4, f"{name} {_number(value, trend.unit)}")
+            + _text(LEFT + plot_w + 4, label_y, f"{name} {_number(value, trend.unit)}")
         )
     parts += _line(trend, x, y)
     parts += _period_labels(trend, x, TOP + plot_h + 16)

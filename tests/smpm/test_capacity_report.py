@@ -172,3 +172,22 @@ def test_the_command_names_a_bad_readings_line(
     result = CliRunner().invoke(main, ["--config", str(config), "review", "capacity"])
     assert result.exit_code == 1
     assert f"{readings}, line 2: measured_at 'soon' is not a date and time" in result.output
+
+
+def test_a_level_that_sits_high_is_drawn_on_an_axis_that_starts_below_it() -> None:
+    """A level climbing from 71% to 93% against 90/95 thresholds: the axis runs 50%-110%, so
+    the climb shows; the two close thresholds keep their labels a line apart."""
+    from procedures.capacity.trend import Trend
+    from smpm.report_trends import _svg
+
+    trend = Trend(
+        label="app-bank-02 / cpu",
+        unit="%",
+        periods=("w1", "w2", "w3", "w4", "w5"),
+        values=(71.0, 76.5, 82.0, 88.5, 93.0),
+        thresholds=(("warning", 90.0), ("critical", 95.0)),
+    )
+    svg = _svg(trend)
+    assert ">50%</text>" in svg and ">110%</text>" in svg
+    ys = [float(m) for m in re.findall(r'y="([\d.]+)"[^>]*>(?:warning|critical)', svg)]
+    assert len(ys) == 2 and abs(ys[0] - ys[1]) >= 12
