@@ -8,7 +8,7 @@ smpm at start naming the key and the job, never at 3 a.m. when the job would hav
 from __future__ import annotations
 
 from datetime import UTC
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic import (
 
 from procedures.catalog import PROCEDURES
 from procedures.event.review import EVENT_REVIEW, OUTAGE_REVIEW
+from procedures.time_zone import TimeZoneName
 from smpm.schedule.cron import crontab_trigger
 
 REVIEWS = frozenset({EVENT_REVIEW, OUTAGE_REVIEW})
@@ -81,20 +82,9 @@ class ScheduleSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     misfire_grace_seconds: PositiveInt = 300
     jobs: list[JobSection] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Amsterdam' or 'UTC'"
-            ) from None
-        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> ScheduleSection:

@@ -137,7 +137,7 @@ def test_a_period_without_agreed_service_time_has_no_verdict() -> None:
     ("fields", "message"),
     [
         ({}, "sets no availability_target"),
-        ({"availability_target": 99, "timezone": "Mars/Olympus"}, "not a timezone"),
+        ({"availability_target": 99, "timezone": "Mars/Olympus"}, "unknown time zone"),
         ({"availability_target": 99, "service_hours": {"mon": "9-17"}}, "mon: '9-17'"),
         ({"availability_target": 101}, "less than or equal to 100"),
         ({"slt_titles": ["(unclosed"]}, "not a regular expression"),
