@@ -79,7 +79,9 @@ def reports_tour(settings: Settings, state: Path, clock: DemoClock, echo: Echo) 
     for name in REVIEWS.values():  # Event Management P2 Event Review and P3 Outage Review
         review(settings, name)
     echo("\n-- The reports (`smpm reports` lists them; open the .html pages in a browser)")
-    paths = [path for written in list_reports(settings.reports.folder) for path in written.files]
+    earlier = now - timedelta(seconds=1)  # the folder may hold the reports of earlier demos
+    written = [r for r in list_reports(settings.reports.folder) if r.modified >= earlier]
+    paths = [path for report in written for path in report.files]
     for path in paths:
         echo(f"   {path}")
     return paths

@@ -41,4 +41,4 @@ def demo(platform: str, latency_ms: int, reports: Path) -> None:
     """
     from smpm.demo import run_demo
 
-    run_demo(click.echo, reports=reports, platform=platform, latency_ms=latency_ms)
+    run_demo(click.echo, reports=reports.resolve(), platform=platform, latency_ms=latency_ms)
