@@ -7,7 +7,8 @@ method returns entities, never platform JSON. Implementations: `connector.remedy
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from connector.entities import Entity, RecordKind, Relation, WorkNote
@@ -66,4 +67,26 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """End the session (log out) and release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    """One `Connector.update`, to be sent with others in one round trip."""
+
+    model: type[Entity]
+    record: Entity | str
+    changes: Mapping[str, Any]
+
+
+BatchWrite = RecordUpdate | WorkNote
+
+
+@runtime_checkable
+class BatchWriter(Protocol):
+    """A connector that sends many small writes in few round trips (ServiceNow's Batch API)."""
+
+    def apply_batch(self, writes: Sequence[BatchWrite]) -> list[Exception | None]:
+        """Every write, in as few calls as the platform allows; one result per write, in
+        order: None when it was applied, else the error it met (nothing raised for one)."""
         ...

@@ -34,7 +34,7 @@ from typing import Any
 
 import requests
 
-from connector.base import E
+from connector.base import BatchWrite, E, RecordUpdate
 from connector.codec import KindCodec
 from connector.encoded_query import encoded_query
 from connector.entities import Entity, RecordKind, Relation, ServiceTarget, WorkNote
@@ -42,7 +42,7 @@ from connector.errors import ConfigurationError, InvalidResponse, NotFound
 from connector.filters import Comparison, Field, Filter, Op, all_of
 from connector.http import HttpOptions, make_session, send
 from connector.servicenow_auth import ServiceNowAuth, ServiceNowCredentials
-from connector.servicenow_batch import BatchRunner, BatchWrite, RecordUpdate
+from connector.servicenow_batch import BatchRunner
 from connector.servicenow_errors import body_excerpt, is_failure, translate_error
 from connector.servicenow_layouts import (
     NoteLayout,

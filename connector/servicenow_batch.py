@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from connector.base import BatchWrite
 from connector.entities import Entity, RecordKind, WorkNote
 from connector.errors import ConfigurationError, ConnectorError, InvalidResponse, Unavailable
 from connector.servicenow_errors import is_failure, translate_error
@@ -34,18 +35,6 @@ HEADERS = (
     {"name": "Content-Type", "value": "application/json"},
     {"name": "Accept", "value": "application/json"},
 )
-
-
-@dataclass(frozen=True)
-class RecordUpdate:
-    """One `Connector.update` to run in a batch."""
-
-    model: type[Entity]
-    record: Entity | str
-    changes: Mapping[str, Any]
-
-
-BatchWrite = RecordUpdate | WorkNote
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from connector.base import Connector
+from connector.base import BatchWriter, Connector, RecordUpdate
 from connector.entities import ENTITY_TYPES, Entity, Relation, WorkNote
 from connector.errors import ConfigurationError, ConnectorError
 from connector.filters import Field
@@ -107,8 +107,9 @@ class Executor:
             return report
         states = self._states(keys)
         results: dict[tuple[str, str], str | None] = {}
-        for action, key in zip(plan.actions, keys, strict=True):
-            outcome = self._apply_one(plan, action, key, states.get(key), results)
+
+        def settle(outcome: Outcome) -> None:
+            action, key = outcome.action, outcome.key
             ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED, UNSUPPORTED)
             results[(action.trigger, action.step)] = outcome.result_id if ok else None
             report.outcomes.append(outcome)
@@ -119,7 +120,25 @@ class Executor:
                     "updated_at": self.clock(),
                     "result_id": outcome.result_id,
                 }
+
+        batch = _Batch(self, plan) if self._batches() else None
+        for action, key in zip(plan.actions, keys, strict=True):
+            queued = batch.offer(action, key, states.get(key), results) if batch else None
+            if queued is not None:
+                for outcome in queued:
+                    settle(outcome)
+                continue
+            for outcome in batch.flush(results) if batch else ():
+                settle(outcome)
+            settle(self._apply_one(plan, action, key, states.get(key), results))
+        for outcome in batch.flush(results) if batch else ():
+            settle(outcome)
         return report
+
+    def _batches(self) -> bool:
+        """Whether the connector writes many small changes in one round trip (ServiceNow's
+        Batch API); Remedy's REST API has no such call."""
+        return isinstance(self.connector, BatchWriter)
 
     # -- one action -----------------------------------------------------------------------------
     def _apply_one(
@@ -163,10 +182,7 @@ class Executor:
             created = c.create(action.record.model_copy(update={"correlation_id": key}))
             return created.id
         if action.kind in (ActionKind.UPDATE, ActionKind.ASSIGN):
-            model = ENTITY_TYPES[action.target_kind]
-            maps = getattr(c, "maps", None)
-            extras = {k: v for k, v in action.extras.items() if maps is None or maps(model.kind, k)}
-            c.update(model, str(action.target_id), {**extras, **action.changes})
+            c.update(ENTITY_TYPES[action.target_kind], str(action.target_id), self._changes(action))
             return str(action.target_id)
         if action.kind is ActionKind.RELATE:
             assert action.relation is not None
@@ -181,6 +197,13 @@ class Executor:
             raise ConfigurationError("a notification was planned but no notifier is configured")
         self.notifier(action.recipient, action.message, action)
         return action.recipient
+
+    def _changes(self, action: Action) -> dict[str, Any]:
+        """An update's changes, with the extras the platform keeps a field for."""
+        maps = getattr(self.connector, "maps", None)
+        kind = ENTITY_TYPES[action.target_kind].kind
+        extras = {k: v for k, v in action.extras.items() if maps is None or maps(kind, k)}
+        return {**extras, **action.changes}
 
     def _already_written(self, action: Action, key: str) -> str | None:
         """After a crash: did the pending write reach the ITSM? Returns its result id if so."""
@@ -218,20 +241,26 @@ class Executor:
         return found
 
     def _mark_pending(self, plan: Plan, action: Action, key: str) -> None:
+        self._mark_pending_all(plan, [(action, key)])
+
+    def _mark_pending_all(self, plan: Plan, items: list[tuple[Action, str]]) -> None:
+        """Keys as pending, committed in one transaction before any of their writes is sent."""
         now = self.clock()
+        rows = [
+            {
+                "key": key,
+                "procedure": plan.procedure,
+                "trigger": action.trigger,
+                "step": action.step,
+                "status": "pending",
+                "result_id": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for action, key in items
+        ]
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(idempotency).values(
-                    key=key,
-                    procedure=plan.procedure,
-                    trigger=action.trigger,
-                    step=action.step,
-                    status="pending",
-                    result_id=None,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            conn.execute(insert(idempotency), rows)
 
     def _record(self, run_id: str, plan: Plan, outcome: Outcome, *, done: bool) -> None:
         """The key's final state and the audit row, in one transaction."""
@@ -265,6 +294,84 @@ class Executor:
 
 class _Blocked(Exception):
     pass
+
+
+BATCHED = (ActionKind.UPDATE, ActionKind.ASSIGN, ActionKind.ADD_NOTE, ActionKind.NOTIFY)
+BATCH_LIMIT = 500  # actions held back at most, so a long plan is not one long pending window
+
+
+class _Batch:
+    """Consecutive new updates, work notes and notifications of a plan, held back and written
+    together through the connector's `apply_batch` (many writes, few round trips).
+
+    The guarantees stay those of one write at a time: every held key is committed as pending
+    before the batch is sent, and each write's outcome is recorded on its own, so a crash or a
+    failed batch leaves pending keys the next run checks in the ITSM before writing again. What
+    changes is the order of round trips only: the writes go first, then the notifications held
+    with them, in plan order (a person is told after the note is on the record). Two updates of
+    one record are never in one batch, since the Batch API does not promise to run its items in
+    order. Creates and relations, and actions retried after a crash, go one at a time.
+    """
+
+    def __init__(self, executor: Executor, plan: Plan) -> None:
+        self.executor, self.plan = executor, plan
+        self.held: list[tuple[Action, str]] = []
+        self.updated: set[tuple[str, str]] = set()
+
+    def offer(
+        self,
+        action: Action,
+        key: str,
+        state: dict[str, Any] | None,
+        results: dict[tuple[str, str], str | None],
+    ) -> list[Outcome] | None:
+        """Hold the action (returning what had to be flushed first), or None: not batchable."""
+        if state is not None or action.kind not in BATCHED:
+            return None
+        try:
+            action = _resolve_refs(action, results)
+        except _Blocked:
+            return None  # the caller reports it as blocked, in order
+        target = (action.target_kind.value, str(action.target_id))
+        is_update = action.kind in (ActionKind.UPDATE, ActionKind.ASSIGN)
+        flushed: list[Outcome] = []
+        if len(self.held) >= BATCH_LIMIT or (is_update and target in self.updated):
+            flushed = self.flush(results)
+        self.held.append((action, key))
+        if is_update:
+            self.updated.add(target)
+        return flushed
+
+    def flush(self, results: dict[tuple[str, str], str | None]) -> list[Outcome]:
+        """Send what is held; the outcomes in plan order."""
+        held, self.held, self.updated = self.held, [], set()
+        if not held:
+            return []
+        ex = self.executor
+        writes = [(a, k) for a, k in held if a.kind is not ActionKind.NOTIFY]
+        ex._mark_pending_all(self.plan, writes)
+        batch = [
+            _stamped(a.note, k)
+            if a.note is not None
+            else RecordUpdate(ENTITY_TYPES[a.target_kind], str(a.target_id), ex._changes(a))
+            for a, k in writes
+        ]
+        assert isinstance(ex.connector, BatchWriter)
+        errors = iter(ex.connector.apply_batch(batch))
+        outcomes = {k: _batch_outcome(a, k, next(errors)) for a, k in writes}
+        for action, key in held:  # notifications after the writes, in plan order
+            if action.kind is ActionKind.NOTIFY:
+                outcomes[key] = ex._apply_one(self.plan, action, key, None, results)
+        return [outcomes[key] for _, key in held]
+
+
+def _batch_outcome(action: Action, key: str, error: Exception | None) -> Outcome:
+    if error is None:
+        result = action.note.parent_id if action.note is not None else str(action.target_id)
+        return Outcome(action, key, APPLIED, "", result)
+    if isinstance(error, ConfigurationError) and action.optional:
+        return Outcome(action, key, UNSUPPORTED, f"not kept on this platform: {error}")
+    return Outcome(action, key, FAILED, str(error))
 
 
 def _resolve_refs(action: Action, results: dict[tuple[str, str], str | None]) -> Action:

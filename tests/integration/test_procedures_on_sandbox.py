@@ -297,3 +297,18 @@ def test_bad_rules_and_rosters_are_rejected_at_load(
     assert f"{path}:" in result.output
     reported = int(result.output.split(f"{path}:")[1].split(":")[0])
     assert needle in path.read_text().splitlines()[reported - 1]
+
+
+def test_on_servicenow_the_escalations_go_through_the_batch_api(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    """Incident Management P3's notes and the routing's updates are many small writes: on
+    ServiceNow they share POST /api/now/v1/batch round trips instead of one PATCH each."""
+    settings = demo_settings("servicenow", fresh.base_url, tmp_path, tmp_path / "reports")
+    fresh.reset_stats()
+    report = run_procedure(settings, "incident.tracking")
+    notes = [o for o in report.outcomes if o.action.kind is ActionKind.ADD_NOTE]
+    assert len(notes) >= 3 and {o.outcome for o in notes} == {"applied"}
+    routes = fresh.stats()["by_route"]
+    assert routes.get("POST /api/now/v1/batch", 0) == 1
+    assert not [r for r in routes if r.startswith("PATCH /api/now/table/incident")]
