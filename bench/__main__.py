@@ -12,6 +12,7 @@ BENCHMARKS = (
     "event_storm",
     "servicenow_listing",
     "servicenow_batch",
+    "servicenow_tracking",
     "availability",
 )
 

@@ -86,6 +86,11 @@ BatchWrite = RecordUpdate | WorkNote
 class BatchWriter(Protocol):
     """A connector that sends many small writes in few round trips (ServiceNow's Batch API)."""
 
+    @property
+    def batching(self) -> bool:
+        """Whether callers should batch (False: configured off, write one at a time)."""
+        ...
+
     def apply_batch(self, writes: Sequence[BatchWrite]) -> list[Exception | None]:
         """Every write, in as few calls as the platform allows; one result per write, in
         order: None when it was applied, else the error it met (nothing raised for one)."""

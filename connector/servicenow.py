@@ -376,6 +376,10 @@ class ServiceNowConnector:
         self.write(RelationLayout(self, relation.source_kind).encode(relation))
         return relation
 
+    @property
+    def batching(self) -> bool:
+        return self.options.batch_size > 0
+
     def apply_batch(self, writes: Sequence[BatchWrite]) -> list[Exception | None]:
         """Updates and work notes in as few round trips as the Batch API allows [1.8].
 

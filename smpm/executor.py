@@ -108,37 +108,37 @@ class Executor:
         states = self._states(keys)
         results: dict[tuple[str, str], str | None] = {}
 
-        def settle(outcome: Outcome) -> None:
-            action, key = outcome.action, outcome.key
-            ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED, UNSUPPORTED)
-            results[(action.trigger, action.step)] = outcome.result_id if ok else None
-            report.outcomes.append(outcome)
-            if outcome.outcome != SKIPPED:
-                self._record(report.run_id, plan, outcome, done=ok)
-                states[key] = {
-                    "status": "done" if ok else "pending",
-                    "updated_at": self.clock(),
-                    "result_id": outcome.result_id,
-                }
+        def settle(outcomes: list[Outcome]) -> None:
+            for outcome in outcomes:
+                ok = outcome.outcome in (APPLIED, SKIPPED, RECOVERED, UNSUPPORTED)
+                action = outcome.action
+                results[(action.trigger, action.step)] = outcome.result_id if ok else None
+                report.outcomes.append(outcome)
+                if outcome.outcome != SKIPPED:
+                    states[outcome.key] = {
+                        "status": "done" if ok else "pending",
+                        "updated_at": self.clock(),
+                        "result_id": outcome.result_id,
+                    }
+            self._record(report.run_id, plan, [o for o in outcomes if o.outcome != SKIPPED])
 
         batch = _Batch(self, plan) if self._batches() else None
         for action, key in zip(plan.actions, keys, strict=True):
-            queued = batch.offer(action, key, states.get(key), results) if batch else None
-            if queued is not None:
-                for outcome in queued:
-                    settle(outcome)
+            flushed = batch.offer(action, key, states.get(key), results) if batch else None
+            if flushed is not None:
+                settle(flushed)
                 continue
-            for outcome in batch.flush(results) if batch else ():
-                settle(outcome)
-            settle(self._apply_one(plan, action, key, states.get(key), results))
-        for outcome in batch.flush(results) if batch else ():
-            settle(outcome)
+            if batch:
+                settle(batch.flush())
+            settle([self._apply_one(plan, action, key, states.get(key), results)])
+        if batch:
+            settle(batch.flush())
         return report
 
     def _batches(self) -> bool:
         """Whether the connector writes many small changes in one round trip (ServiceNow's
         Batch API); Remedy's REST API has no such call."""
-        return isinstance(self.connector, BatchWriter)
+        return isinstance(self.connector, BatchWriter) and self.connector.batching
 
     # -- one action -----------------------------------------------------------------------------
     def _apply_one(
@@ -165,13 +165,16 @@ class Executor:
                     )
             else:
                 self._mark_pending(plan, action, key)
+        except (ConnectorError, ConfigurationError, ValueError) as exc:
+            return _failure(action, key, exc)
+        return self._attempt(action, key)
+
+    def _attempt(self, action: Action, key: str) -> Outcome:
+        """Write, once its key is pending; what came of it."""
+        try:
             result_id = self._write(action, key)
-        except ConfigurationError as exc:
-            if action.optional:
-                return Outcome(action, key, UNSUPPORTED, f"not kept on this platform: {exc}")
-            return Outcome(action, key, FAILED, str(exc))
-        except (ConnectorError, ValueError) as exc:
-            return Outcome(action, key, FAILED, str(exc))
+        except (ConnectorError, ConfigurationError, ValueError) as exc:
+            return _failure(action, key, exc)
         return Outcome(action, key, APPLIED, "", result_id)
 
     def _write(self, action: Action, key: str) -> str | None:
@@ -262,34 +265,37 @@ class Executor:
         with self.engine.begin() as conn:
             conn.execute(insert(idempotency), rows)
 
-    def _record(self, run_id: str, plan: Plan, outcome: Outcome, *, done: bool) -> None:
-        """The key's final state and the audit row, in one transaction."""
-        action = outcome.action
-        target = outcome.result_id if action.kind is ActionKind.CREATE else action.target_id
+    def _record(self, run_id: str, plan: Plan, outcomes: list[Outcome]) -> None:
+        """The keys' final states and the audit rows, in one transaction."""
+        if not outcomes:
+            return
         with self.engine.begin() as conn:
-            if done:
+            for outcome in outcomes:
+                action = outcome.action
+                if outcome.outcome in (APPLIED, RECOVERED, UNSUPPORTED):
+                    conn.execute(
+                        update(idempotency)
+                        .where(idempotency.c.key == outcome.key)
+                        .values(status="done", result_id=outcome.result_id, updated_at=self.clock())
+                    )
+                target = outcome.result_id if action.kind is ActionKind.CREATE else action.target_id
                 conn.execute(
-                    update(idempotency)
-                    .where(idempotency.c.key == outcome.key)
-                    .values(status="done", result_id=outcome.result_id, updated_at=self.clock())
+                    insert(audit).values(
+                        at=self.clock(),
+                        run_id=run_id,
+                        procedure=plan.procedure,
+                        trigger=action.trigger,
+                        step=action.step,
+                        action=action.kind.value,
+                        target_kind=action.target_kind.value,
+                        target_id=None if target is None else str(target),
+                        fields=_fields(action),
+                        reason=str(action.reason),
+                        outcome=outcome.outcome,
+                        detail=outcome.detail or None,
+                        idempotency_key=outcome.key,
+                    )
                 )
-            conn.execute(
-                insert(audit).values(
-                    at=self.clock(),
-                    run_id=run_id,
-                    procedure=plan.procedure,
-                    trigger=action.trigger,
-                    step=action.step,
-                    action=action.kind.value,
-                    target_kind=action.target_kind.value,
-                    target_id=None if target is None else str(target),
-                    fields=_fields(action),
-                    reason=str(action.reason),
-                    outcome=outcome.outcome,
-                    detail=outcome.detail or None,
-                    idempotency_key=outcome.key,
-                )
-            )
 
 
 class _Blocked(Exception):
@@ -305,8 +311,9 @@ class _Batch:
     together through the connector's `apply_batch` (many writes, few round trips).
 
     The guarantees stay those of one write at a time: every held key is committed as pending
-    before the batch is sent, and each write's outcome is recorded on its own, so a crash or a
-    failed batch leaves pending keys the next run checks in the ITSM before writing again. What
+    (in one transaction) before the batch is sent, and each write's outcome is recorded with its
+    own key and audit row (the lot in one transaction), so a crash or a failed batch leaves
+    pending keys the next run checks in the ITSM before writing again. What
     changes is the order of round trips only: the writes go first, then the notifications held
     with them, in plan order (a person is told after the note is on the record). Two updates of
     one record are never in one batch, since the Batch API does not promise to run its items in
@@ -336,20 +343,20 @@ class _Batch:
         is_update = action.kind in (ActionKind.UPDATE, ActionKind.ASSIGN)
         flushed: list[Outcome] = []
         if len(self.held) >= BATCH_LIMIT or (is_update and target in self.updated):
-            flushed = self.flush(results)
+            flushed = self.flush()
         self.held.append((action, key))
         if is_update:
             self.updated.add(target)
         return flushed
 
-    def flush(self, results: dict[tuple[str, str], str | None]) -> list[Outcome]:
+    def flush(self) -> list[Outcome]:
         """Send what is held; the outcomes in plan order."""
         held, self.held, self.updated = self.held, [], set()
         if not held:
             return []
         ex = self.executor
+        ex._mark_pending_all(self.plan, held)
         writes = [(a, k) for a, k in held if a.kind is not ActionKind.NOTIFY]
-        ex._mark_pending_all(self.plan, writes)
         batch = [
             _stamped(a.note, k)
             if a.note is not None
@@ -361,7 +368,7 @@ class _Batch:
         outcomes = {k: _batch_outcome(a, k, next(errors)) for a, k in writes}
         for action, key in held:  # notifications after the writes, in plan order
             if action.kind is ActionKind.NOTIFY:
-                outcomes[key] = ex._apply_one(self.plan, action, key, None, results)
+                outcomes[key] = ex._attempt(action, key)
         return [outcomes[key] for _, key in held]
 
 
@@ -369,6 +376,11 @@ def _batch_outcome(action: Action, key: str, error: Exception | None) -> Outcome
     if error is None:
         result = action.note.parent_id if action.note is not None else str(action.target_id)
         return Outcome(action, key, APPLIED, "", result)
+    return _failure(action, key, error)
+
+
+def _failure(action: Action, key: str, error: Exception) -> Outcome:
+    """A write that did not happen: unsupported where the platform cannot keep an optional one."""
     if isinstance(error, ConfigurationError) and action.optional:
         return Outcome(action, key, UNSUPPORTED, f"not kept on this platform: {error}")
     return Outcome(action, key, FAILED, str(error))

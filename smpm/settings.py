@@ -120,7 +120,7 @@ class ServiceNowSection(_Section):
     client_secret: SecretStr | None = None
     client_secret_file: Path | None = None
     page_size: int = Field(default=1000, ge=1, le=10_000)
-    batch_size: int = Field(default=50, ge=1, le=500)
+    batch_size: int = Field(default=50, ge=0, le=500)  # 0: no Batch API
     sla_warning_percent: float = Field(default=50.0, gt=0, le=100)
     http: HttpSection = Field(default_factory=HttpSection)
 

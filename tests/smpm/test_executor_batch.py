@@ -35,6 +35,7 @@ class Batching(FakeConnector):
         self.batches: list[list[str]] = []
         self.reject: set[str] = set()  # record ids whose update the instance refuses
         self.die_after_batch = False
+        self.batching = True
 
     def apply_batch(self, writes: Sequence[BatchWrite]) -> list[Exception | None]:
         self.batches.append([_label(w) for w in writes])
@@ -218,3 +219,12 @@ def test_a_batch_the_instance_never_answered_leaves_every_write_to_retry(engine:
     assert [o.outcome for o in report.outcomes] == ["failed", "failed"]
     with engine.connect() as conn:
         assert set(conn.execute(select(idempotency.c.status)).scalars()) == {"pending"}
+
+
+def test_batching_configured_off_writes_one_at_a_time(engine: Engine) -> None:
+    """`[servicenow] batch_size = 0`, for an instance that denies the Batch API."""
+    itsm = fake("INC1")
+    itsm.batching = False
+    Executor(itsm, engine).apply(plan_of(note("INC1", "a"), note("INC1", "b")))
+    assert itsm.batches == []
+    assert [w.operation for w in itsm.writes] == ["add_note", "add_note"]
