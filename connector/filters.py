@@ -236,3 +236,32 @@ def any_of(*parts: Filter) -> Filter:
     if not parts:
         raise ValueError("any_of needs at least one part")
     return parts[0] if len(parts) == 1 else Or(_flatten(Or, parts))
+
+
+def bind(expr: Filter, name: str, actual: str) -> Filter | bool:
+    """`expr` for records whose field `name` is `actual`: True where it always holds, False
+    where it never can, else what is left of it once the conditions on `name` are decided.
+
+    For a field a platform keeps implicitly (the target kind of the links one table holds), so
+    a connector can skip a table a query cannot match instead of asking it.
+    """
+    if isinstance(expr, And | Or):
+        decided = [bind(p, name, actual) for p in expr.parts]
+        stop, keep = (False, True) if isinstance(expr, And) else (True, False)
+        if stop in decided:
+            return stop
+        rest = [p for p in decided if not isinstance(p, bool)]
+        if not rest:
+            return keep
+        return all_of(*rest) if isinstance(expr, And) else any_of(*rest)
+    if isinstance(expr, Not):
+        inner = bind(expr.part, name, actual)
+        return (not inner) if isinstance(inner, bool) else Not(inner)
+    if name not in set(expr.fields()):
+        return expr
+    if isinstance(expr, Comparison) and expr.op in (Op.EQ, Op.NE):
+        same = str(getattr(expr.value, "value", expr.value)) == actual
+        return same if expr.op is Op.EQ else not same
+    if isinstance(expr, In):
+        return actual in {str(getattr(v, "value", v)) for v in expr.values}
+    raise ValueError(f"{name!r} can only be compared with ==, != and one_of")

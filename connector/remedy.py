@@ -349,7 +349,10 @@ class RemedyConnector:
         self, where: Filter | None, within: RecordKind, limit: int | None
     ) -> Iterator[Relation]:
         layout = RelationLayout(self, within)
-        q = render(layout.translate(where)) if where is not None else None
+        bound = layout.bound(where)
+        if bound is False:
+            return
+        q = None if bound is True else render(layout.translate(bound))
         for values in self.list_entries(
             layout.source.form,
             qualification=q,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from connector.entities import RecordKind, Relation, WorkNote
 from connector.errors import ConfigurationError, InvalidResponse
-from connector.filters import Filter
+from connector.filters import Filter, bind
 from mappings.loader import ParentForm, RelationSource
 
 if TYPE_CHECKING:
@@ -97,6 +97,8 @@ class RelationLayout:
             "relation_type": self.source.type_field,
         }
         self.kind_by_form = {k.base_form: n for n, k in self.mapping.kinds.items() if k.base_form}
+        if self.source.target_form_field:  # the target's form says its kind
+            self.names["target_kind"] = self.source.target_form_field
 
     def name(self, smpm: str) -> str:
         if smpm not in self.names:
@@ -115,7 +117,24 @@ class RelationLayout:
             return self.mapping.to_platform(
                 self.source.type_enum, str(getattr(value, "value", value))
             )
+        if smpm == "target_kind":
+            kind = str(getattr(value, "value", value))
+            spec = self.mapping.kind(kind)
+            if spec is None or not spec.base_form:
+                raise ConfigurationError(
+                    f"{self.mapping.source}: kinds.{kind}.base_form: not mapped"
+                )
+            return spec.base_form
         return value
+
+    def bound(self, where: Filter | None) -> Filter | bool:
+        """`where` with its target-kind conditions decided where the form keeps no target form
+        (every link of such a form points at the source's own kind): False, nothing to ask."""
+        if where is None:
+            return True
+        if self.source.target_form_field:
+            return where
+        return bind(where, "target_kind", self.kind.value)
 
     def encode(self, relation: Relation) -> dict[str, Any]:
         try:

@@ -39,7 +39,7 @@ from connector.codec import KindCodec
 from connector.encoded_query import encoded_query
 from connector.entities import Entity, RecordKind, Relation, ServiceTarget, WorkNote
 from connector.errors import ConfigurationError, InvalidResponse, NotFound
-from connector.filters import Comparison, Field, Filter, Op, all_of
+from connector.filters import Comparison, Field, Filter, Op, all_of, bind
 from connector.http import HttpOptions, make_session, send
 from connector.servicenow_auth import ServiceNowAuth, ServiceNowCredentials
 from connector.servicenow_batch import BatchRunner
@@ -278,12 +278,21 @@ class ServiceNowConnector:
     def _find_relations(
         self, where: Filter | None, within: RecordKind, limit: int | None
     ) -> Iterator[Relation]:
-        layout = RelationLayout(self, within)
-        query = merge_scope(layout.scope(), layout.translate(where) if where else None)
-        for row in self.list_records(
-            layout.source.form, where=query, fields=layout.read_fields(), limit=limit
-        ):
-            yield layout.decode(row)
+        found = 0
+        for layout in RelationLayout.reading(self, within):
+            bound = True if where is None else bind(where, "target_kind", layout.target_kind.value)
+            if bound is False:  # this table holds links to another kind only: not asked
+                continue
+            own = None if bound is True else layout.translate(bound)
+            query = merge_scope(layout.scope(), own)
+            left = None if limit is None else limit - found
+            if left == 0:
+                return
+            for row in self.list_records(
+                layout.source.form, where=query, fields=layout.read_fields(), limit=left
+            ):
+                found += 1
+                yield layout.decode(row)
 
     def get(self, model: type[E], id: str) -> E:
         for found in self.find(model, Field("id") == id, limit=1):
@@ -373,7 +382,7 @@ class ServiceNowConnector:
         return note
 
     def relate(self, relation: Relation) -> Relation:
-        self.write(RelationLayout(self, relation.source_kind).encode(relation))
+        self.write(RelationLayout.writing(self, relation).encode(relation))
         return relation
 
     @property

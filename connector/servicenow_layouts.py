@@ -150,23 +150,46 @@ class NoteLayout:
 class RelationLayout:
     """Relations from one source kind: a reference on the record, or rows of a relation table."""
 
-    def __init__(self, connector: ServiceNowConnector, source_kind: RecordKind) -> None:
+    def __init__(
+        self, connector: ServiceNowConnector, source_kind: RecordKind, key: str | None = None
+    ) -> None:
         self.connector = connector
         self.mapping = connector.mapping
         spec = connector.codec(RecordKind.RELATION).spec
-        if source_kind.value not in spec.sources:
+        key = key or source_kind.value
+        if key not in spec.sources:
             raise ConfigurationError(
-                f"{self.mapping.source}: kinds.relation.sources.{source_kind.value}: "
+                f"{self.mapping.source}: kinds.relation.sources.{key}: "
                 "no relation layout is mapped for this kind"
             )
         self.kind = source_kind
-        self.source: RelationSource = spec.sources[source_kind.value]
+        self.source: RelationSource = spec.sources[key]
         self.type_table = spec.references.get("relation_type")
         self.target_kind = RecordKind(self.source.target_kind or source_kind.value)
-        self.in_record = self.source.type_field is None
+        self.fixed_type = self.source.type_field is None
+        own_table = self.mapping.kind(source_kind.value)
+        self.in_record = (
+            self.fixed_type and own_table is not None and (own_table.form == self.source.form)
+        )
         self.names = {"source_id": self.source.source_field, "target_id": self.source.target_field}
         if self.source.type_field:
             self.names["relation_type"] = self.source.type_field
+
+    @classmethod
+    def writing(cls, connector: ServiceNowConnector, relation: Relation) -> RelationLayout:
+        """The layout that keeps links from the relation's source kind to its target kind."""
+        key = f"{relation.source_kind.value}.{relation.target_kind.value}"
+        sources = connector.codec(RecordKind.RELATION).spec.sources
+        return cls(connector, relation.source_kind, key if key in sources else None)
+
+    @classmethod
+    def reading(
+        cls, connector: ServiceNowConnector, source_kind: RecordKind
+    ) -> list[RelationLayout]:
+        """Every layout that keeps links from `source_kind` records."""
+        sources = connector.codec(RecordKind.RELATION).spec.sources
+        keys = [k for k in sources if k.partition(".")[0] == source_kind.value]
+        return [cls(connector, source_kind, k) for k in keys] or [cls(connector, source_kind)]
 
     def scope(self) -> Filter | None:
         """On the source record, only records whose reference is set are relations."""
@@ -182,7 +205,7 @@ class RelationLayout:
 
     def _leaf(self, leaf: Filter) -> Filter:
         name = getattr(leaf, "field", None)
-        if name == "relation_type" and self.in_record:
+        if name == "relation_type" and self.fixed_type:
             return self._fixed_type(leaf)
         if name not in self.names:
             raise ConfigurationError(f"relations on {self.source.form} have no field {name!r}")
@@ -225,7 +248,7 @@ class RelationLayout:
 
     # -- rows <-> relations -----------------------------------------------------------------------
     def decode(self, values: Mapping[str, str]) -> Relation:
-        if self.in_record:
+        if self.fixed_type:
             relation_type = self.own_type()
         else:
             label = values.get(self.names["relation_type"], "")
@@ -258,8 +281,10 @@ class RelationLayout:
             source = self._record_id(self.kind, self.source.source_field, relation.source_id)
             return Write("PATCH", self.source.form, source, {target_column: target})
         column, source = self._reference(self.source.source_field, self.kind, relation.source_id)
-        body = {column: source, target_column: target, **self._type_value(label)}
-        return Write("POST", self.source.form, None, body)
+        kind = {} if self.fixed_type else self._type_value(label)
+        return Write(
+            "POST", self.source.form, None, {column: source, target_column: target, **kind}
+        )
 
     def _reference(self, field: str, kind: RecordKind, smpm_id: str) -> tuple[str, str]:
         """(column, sys_id) for a column pointing at the `kind` record people call `smpm_id`."""

@@ -47,11 +47,12 @@ class ParentForm(_Strict):
 
 
 class RelationSource(_Strict):
-    """How relations from one source kind are stored.
+    """How relations from one source kind (or to one target kind of it) are stored.
 
-    Without `type_field` the link is a reference on the source record itself (ServiceNow's
-    `incident.problem_id`): it has one type, read back as the type_enum's one own label, and
-    `target_kind` names the kind it points to, since no field names the target's form.
+    Without `type_field` a link has one type, read back as the type_enum's one own label, and
+    `target_kind` names the kind it points to, since no field names the target's form. Such a
+    link is a reference on the source record itself when `form` is the source's own table
+    (ServiceNow's `incident.problem_id`), else a row of a table that only links (`task_ci`).
     """
 
     form: str
@@ -238,8 +239,13 @@ def _check_kind(
     _check_field_names(kind, fields, base, fail)
     _check_kind_enums(mapping, kind, fields, base, fail)
     for source, rel in kind.sources.items():
-        if source not in schema_kinds:
+        # "incident" holds the links from incidents; "incident.ci" those to one target kind,
+        # where the platform keeps them apart (ServiceNow: problem_id, and task_ci rows).
+        source_kind, _, target = source.partition(".")
+        if source_kind not in schema_kinds or (target and target not in schema_kinds):
             fail((*base, "sources", source), "unknown entity kind")
+        if target and rel.target_kind != target:
+            fail((*base, "sources", source, "target_kind"), f"must be {target!r}, as the key says")
         if rel.target_kind is not None and rel.target_kind not in schema_kinds:
             fail((*base, "sources", source, "target_kind"), "unknown entity kind")
         if rel.type_enum not in mapping.enums:

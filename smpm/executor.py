@@ -226,7 +226,11 @@ class Executor:
         if action.kind is ActionKind.RELATE:
             assert action.relation is not None
             rel = action.relation
-            where = (Field("source_id") == rel.source_id) & (Field("target_id") == rel.target_id)
+            where = (
+                (Field("source_id") == rel.source_id)
+                & (Field("target_id") == rel.target_id)
+                & (Field("target_kind") == rel.target_kind)
+            )
             for _ in c.find(Relation, where, within=rel.source_kind, limit=1):
                 return rel.target_id
             return None

@@ -123,9 +123,10 @@ def problem_links(
     ranges, singles = read_plan(sorted(wanted), config)
     queries = [(F("source_id") >= first) & (F("source_id") <= last) for first, last in ranges]
     queries += [F("source_id").one_of(*chunk) for chunk in chunks(singles, config.ids_per_query)]
+    to_problems = F("target_kind") == RecordKind.PROBLEM
     links: dict[str, set[str]] = defaultdict(set)
     for where in queries:
-        for relation in connector.find(Relation, where, within=RecordKind.INCIDENT):
+        for relation in connector.find(Relation, where & to_problems, within=RecordKind.INCIDENT):
             if relation.source_id in wanted and relation.target_kind is RecordKind.PROBLEM:
                 links[relation.source_id].add(relation.target_id)
     return dict(links)

@@ -28,6 +28,7 @@ from connector.filters import Field as F
 from connector.filters import Filter
 
 IDS_PER_QUERY = 100
+PROBLEM = RecordKind.PROBLEM
 # How a change ends: implemented (its structural solution is in place) or not.
 IMPLEMENTED = (ChangeStatus.COMPLETED, ChangeStatus.CLOSED)
 NOT_IMPLEMENTED = (ChangeStatus.CANCELLED, ChangeStatus.REJECTED)
@@ -41,46 +42,42 @@ def chunks(ids: Iterable[str], size: int = IDS_PER_QUERY) -> Iterator[list[str]]
 
 
 def _relations(
-    connector: Connector, field: str, ids: Iterable[str], within: RecordKind
+    connector: Connector, field: str, ids: Iterable[str], within: RecordKind, to: RecordKind
 ) -> Iterator[Relation]:
+    """Links from `within` records to `to` records whose `field` is one of `ids`."""
     for chunk in chunks(ids):
-        yield from connector.find(Relation, F(field).one_of(*chunk), within=within)
+        where = F(field).one_of(*chunk) & (F("target_kind") == to)
+        yield from connector.find(Relation, where, within=within)
 
 
 def problems_of(connector: Connector, incident_ids: Iterable[str]) -> dict[str, str]:
     """Incident id -> the problem investigation it is linked to (the first, when several)."""
     found: dict[str, str] = {}
-    for rel in _relations(connector, "source_id", incident_ids, RecordKind.INCIDENT):
-        if rel.target_kind is RecordKind.PROBLEM:
-            found.setdefault(rel.source_id, rel.target_id)
+    for rel in _relations(connector, "source_id", incident_ids, RecordKind.INCIDENT, PROBLEM):
+        found.setdefault(rel.source_id, rel.target_id)
     return found
 
 
 def incidents_of(connector: Connector, problem_ids: Iterable[str]) -> dict[str, set[str]]:
     """Problem id -> the incident requests linked to it."""
     found: dict[str, set[str]] = {}
-    for rel in _relations(connector, "target_id", problem_ids, RecordKind.INCIDENT):
-        if rel.target_kind is RecordKind.PROBLEM:
-            found.setdefault(rel.target_id, set()).add(rel.source_id)
+    for rel in _relations(connector, "target_id", problem_ids, RecordKind.INCIDENT, PROBLEM):
+        found.setdefault(rel.target_id, set()).add(rel.source_id)
     return found
 
 
 def changes_of(connector: Connector, problem_ids: Iterable[str]) -> dict[str, set[str]]:
     """Problem id -> the changes related to it."""
     found: dict[str, set[str]] = {}
-    for rel in _relations(connector, "source_id", problem_ids, RecordKind.PROBLEM):
-        if rel.target_kind is RecordKind.CHANGE:
-            found.setdefault(rel.source_id, set()).add(rel.target_id)
+    for rel in _relations(connector, "source_id", problem_ids, PROBLEM, RecordKind.CHANGE):
+        found.setdefault(rel.source_id, set()).add(rel.target_id)
     return found
 
 
 def problems_naming(connector: Connector, change_ids: Iterable[str]) -> set[str]:
     """Ids of the problems (or, on Remedy, known errors) related to any of these changes."""
-    return {
-        rel.source_id
-        for rel in _relations(connector, "target_id", change_ids, RecordKind.PROBLEM)
-        if rel.target_kind is RecordKind.CHANGE
-    }
+    links = _relations(connector, "target_id", change_ids, PROBLEM, RecordKind.CHANGE)
+    return {rel.source_id for rel in links}
 
 
 def by_ids(

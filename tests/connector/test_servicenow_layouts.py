@@ -182,8 +182,13 @@ def test_incident_relations_are_read_from_problem_id(
     """Only incidents with a problem are relations; the executor's replay check is one query."""
     row = {"sys_id": INCIDENT_ID, "number": "INC1", "problem_id.number": "PRB1"}
     listing(mocked, "incident", [row])
-    where = (Field("source_id") == "INC1") & (Field("target_id") == "PRB1")
+    where = (
+        (Field("source_id") == "INC1")
+        & (Field("target_id") == "PRB1")
+        & (Field("target_kind") == RecordKind.PROBLEM)  # task_ci holds CI links only: not asked
+    )
     [found] = list(sn.find(Relation, where, within=RecordKind.INCIDENT))
+    assert len(mocked.calls) == 1
     assert query(mocked.calls[0])["sysparm_query"] == (
         "problem_idISNOTEMPTY^number=INC1^problem_id.number=PRB1^ORDERBYsys_id"
     )
@@ -204,6 +209,43 @@ def test_an_incident_links_to_problems_only(sn: ServiceNowConnector) -> None:
     )
     with pytest.raises(ConfigurationError, match="point at problem records only"):
         sn.relate(relation)
+
+
+def test_an_incident_s_affected_cis_are_task_ci_rows(
+    mocked: responses.RequestsMock, sn: ServiceNowConnector
+) -> None:
+    """Event Handling relates an outage to the CIs it impacts: the incident's Affected CIs."""
+    lookup(mocked, "incident", [{"sys_id": INCIDENT_ID, "number": "INC1"}])
+    mocked.post(f"{TABLE}/task_ci", json={"result": {"sys_id": "1" * 32}}, status=201)
+    sn.relate(
+        Relation(
+            source_kind=RecordKind.INCIDENT,
+            source_id="INC1",
+            target_kind=RecordKind.CI,
+            target_id=WEB,
+            relation_type=RelationType.IMPACTS,
+        )
+    )
+    assert body(mocked.calls[-1]) == {"task": INCIDENT_ID, "ci_item": WEB}
+
+
+def test_reading_an_incident_s_links_asks_both_places_unless_the_target_kind_is_named(
+    mocked: responses.RequestsMock, sn: ServiceNowConnector
+) -> None:
+    listing(
+        mocked, "incident", [{"sys_id": INCIDENT_ID, "number": "INC1", "problem_id.number": "PRB1"}]
+    )
+    listing(mocked, "task_ci", [{"sys_id": "1" * 32, "task.number": "INC1", "ci_item": WEB}])
+    found = list(sn.find(Relation, Field("source_id") == "INC1", within=RecordKind.INCIDENT))
+    assert [(r.target_kind, r.target_id, r.relation_type) for r in found] == [
+        (RecordKind.PROBLEM, "PRB1", RelationType.RELATED_TO),
+        (RecordKind.CI, WEB, RelationType.IMPACTS),
+    ]
+    assert query(mocked.calls[1])["sysparm_query"] == "task.number=INC1^ORDERBYsys_id"
+    mocked.calls.reset()
+    to_cis = (Field("source_id") == "INC1") & (Field("target_kind") == RecordKind.CI)
+    assert [r.target_id for r in sn.find(Relation, to_cis, within=RecordKind.INCIDENT)] == [WEB]
+    assert len(mocked.calls) == 1
 
 
 def test_a_ci_dependency_is_a_cmdb_rel_ci_row(

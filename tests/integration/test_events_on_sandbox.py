@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connector.entities import IncidentRequest, RecordKind, Relation, WorkNote
+from connector.entities import ConfigurationItem, IncidentRequest, RecordKind, Relation, WorkNote
 from connector.enums import ReportedSource, ServiceType
 from connector.filters import Field
 from connector.sandbox.server import Sandbox
@@ -164,6 +164,13 @@ def test_an_event_storm_makes_exactly_the_requests_smpm_asks_for(
     assert sum("Monitoring: event repeated (4 so far)" in n for n in notes) == 1
     assert not any("event repeated (3 so far)" in n for n in notes)
     assert any("Monitoring: dependent CI db-cluster-01" in n for n in notes)
+    # ... and the outage names db-cluster-01 among the CIs it impacts (Remedy: an association;
+    # ServiceNow: a task_ci row, the incident's Affected CIs).
+    with open_for(platform, fresh) as itsm:
+        [cluster] = itsm.find(ConfigurationItem, Field("name") == "db-cluster-01")
+        to_cis = (Field("source_id") == str(outage.id)) & (Field("target_kind") == RecordKind.CI)
+        impacted = {r.target_id for r in itsm.find(Relation, to_cis, within=RecordKind.INCIDENT)}
+    assert impacted == {cluster.id}
     assert counts(service.engine)["done"] == 7
 
 

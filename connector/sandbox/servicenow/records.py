@@ -26,8 +26,8 @@ from connector.sandbox.servicenow.values import BadValue, format_time, plain, to
 Row = dict[str, Any]
 SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 CASCADE = {  # deleting a record of the key's hierarchy deletes rows naming it (table, field)
-    "task": (("task_sla", "task"),),
-    "cmdb_ci": (("cmdb_rel_ci", "parent"), ("cmdb_rel_ci", "child")),
+    "task": (("task_sla", "task"), ("task_ci", "task")),
+    "cmdb_ci": (("cmdb_rel_ci", "parent"), ("cmdb_rel_ci", "child"), ("task_ci", "ci_item")),
     "sys_user": (("sys_user_grmember", "user"),),
     "sys_user_group": (("sys_user_grmember", "group"),),
 }

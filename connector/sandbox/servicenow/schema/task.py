@@ -1,4 +1,5 @@
-"""The task hierarchy: task, incident, problem, change_request, change_task [2.1-2.3].
+"""The task hierarchy: task, incident, problem, change_request, change_task [2.1-2.3], and
+task_ci, a task's affected configuration items.
 
 Field lists follow the documented examples and the recorded Change Management bodies
 (tests/fixtures/servicenow/), minus customer `u_` fields; `incident.u_service_type` and
@@ -264,4 +265,13 @@ RELEASE = Table(  # Release Management v2 (a plugin); columns UNCONFIRMED, as in
     display="number",
 )
 
-TABLES = (TASK, INCIDENT, PROBLEM, CHANGE_REQUEST, CHANGE_TASK, RELEASE)
+# The "Affected CIs" related list of a task: one row per task and configuration item.
+TASK_CI = Table(
+    "task_ci",
+    "CI's Affected",
+    (ref("task", "task"), ref("ci_item", "cmdb_ci", "Configuration Item")),
+    display="ci_item",
+    indexes=("task", "ci_item"),
+)
+
+TABLES = (TASK, INCIDENT, PROBLEM, CHANGE_REQUEST, CHANGE_TASK, RELEASE, TASK_CI)
