@@ -82,6 +82,26 @@ BAD_OVERRIDES = [
         "unknown entity kind",
     ),
     (
+        "links to one target kind whose target_kind disagrees",
+        {
+            "kinds": {
+                "relation": {
+                    "sources": {
+                        "incident.ci": {
+                            "form": "X",
+                            "source_field": "a",
+                            "target_field": "b",
+                            "target_kind": "problem",
+                            "type_enum": "association_type",
+                        }
+                    }
+                }
+            }
+        },
+        "kinds.relation.sources.incident.ci.target_kind",
+        "must be 'ci', as the key says",
+    ),
+    (
         "form name of the wrong type",
         {"kinds": {"incident": {"form": 7}}},
         "kinds.incident.form",
