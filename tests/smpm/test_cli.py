@@ -56,3 +56,14 @@ def test_check_without_a_url_names_the_missing_setting(
     result = CliRunner().invoke(main, ["--config", str(config), "check"])
     assert result.exit_code == 1
     assert "remedy.url and remedy.username are required" in result.output
+
+
+def test_sandbox_tls_needs_both_the_certificate_and_its_key(tmp_path: Path) -> None:
+    """A certificate without its key is refused before anything listens."""
+    cert = tmp_path / "sandbox.pem"
+    cert.write_text("not used", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sandbox", "--port", "0", "--tls-cert", str(cert)])
+    assert result.exit_code == 2
+    assert "--tls-cert and --tls-key go together" in result.output
+    missing = CliRunner().invoke(main, ["sandbox", "--tls-cert", str(tmp_path / "absent.pem")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
