@@ -29,9 +29,13 @@ from smpm.store import open_engine, settled_triggers, utcnow
 log = logging.getLogger("smpm.runner")
 
 
-def check_against_itsm(settings: Settings, connector: Connector, directory: Directory) -> None:
-    """Names in the settings that the ITSM does not know stop the run, naming file and line."""
-    problems = list(_unknown_groups(settings, directory))
+def check_against_itsm(
+    settings: Settings, connector: Connector, directory: Directory, procedure: str = ""
+) -> None:
+    """Names in the settings that the ITSM does not know stop the run, naming file and line:
+    the Incident Management groups and the roster always, and the groups `procedure` assigns
+    work to."""
+    problems = list(_unknown_groups(settings, directory, procedure))
     problems += list(_unknown_people(settings, connector))
     if problems:
         raise ConfigurationError(
@@ -39,12 +43,50 @@ def check_against_itsm(settings: Settings, connector: Connector, directory: Dire
         )
 
 
-def _unknown_groups(settings: Settings, directory: Directory) -> Iterable[str]:
+Named = list[tuple[tuple[str | int, ...], str | None]]
+
+
+def _groups_of(settings: Settings, procedure: str) -> Named:
+    """The support groups `procedure` assigns work to, with where each is set."""
+    capacity, review = settings.capacity, settings.problem.review
+    rows: Named = [
+        (("capacity", "overview", i, "specialist_group"), row.specialist_group)
+        for i, row in enumerate(capacity.overview)
+    ]
+    rows.append((("capacity", "specialist_group"), capacity.specialist_group))
+    availability: Named = [
+        (("availability", "slas", i, "specialist_group"), sla.specialist_group)
+        for i, sla in enumerate(settings.availability.slas)
+    ]
+    availability.append(
+        (("availability", "specialist_group"), settings.availability.specialist_group)
+    )
+    by_procedure: dict[str, Named] = {
+        "availability.tracking": availability,
+        "capacity.tracking": rows,
+        "capacity.warning_handling": [
+            *rows,
+            (("capacity", "capacity_group"), capacity.capacity_group),
+            (("capacity", "monitoring_group"), capacity.monitoring_group),
+        ],
+        "problem.incident_review": [
+            (("problem", "review", "specialist_group"), review.specialist_group),
+            *[
+                (("problem", "review", "rules", i, "group"), r.group)
+                for i, r in enumerate(review.rules)
+            ],
+        ],
+    }
+    return by_procedure.get(procedure, [])
+
+
+def _unknown_groups(settings: Settings, directory: Directory, procedure: str) -> Iterable[str]:
     assignment = settings.incident.assignment
-    named: list[tuple[tuple[str | int, ...], str]] = [
+    named: Named = [
         (("incident", "assignment", "rules", i, "group"), rule.group)
         for i, rule in enumerate(assignment.rules)
     ]
+    named += _groups_of(settings, procedure)
     if assignment.default_group:
         named.append((("incident", "assignment", "default_group"), assignment.default_group))
     if settings.incident.tracking.unassigned_group:
@@ -52,7 +94,7 @@ def _unknown_groups(settings: Settings, directory: Directory) -> Iterable[str]:
         named.append((loc, settings.incident.tracking.unassigned_group))
     known = sorted(directory.groups)
     for loc, group in named:
-        if group not in directory.groups:
+        if group is not None and group not in directory.groups:
             yield (
                 f"{settings.where(*loc)}: {'.'.join(map(str, loc))}: unknown support group "
                 f"{group!r}; the ITSM has {', '.join(known) or 'none'}"
@@ -106,7 +148,7 @@ def run_procedure(
                 trigger or f"manual:{moment.isoformat()}",
                 settled=lambda triggers: settled_triggers(engine, name, triggers),
             )
-            check_against_itsm(settings, c, ctx.directory())
+            check_against_itsm(settings, c, ctx.directory(), name)
             plan = spec.run(ctx)
             notifier = build_notifier(settings.notify, c)
             report = Executor(c, engine, notifier=notifier).apply(plan, dry_run=dry_run)

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.entities import ProblemInvestigation, SupportGroup
+from connector.errors import ConfigurationError
 from connector.testing import FakeConnector, at
 from procedures.capacity.overview import OverviewRow
 from procedures.capacity.trend import LevelTrend, Trend, TrendReport, tracking_report
@@ -91,7 +92,18 @@ def settings(tmp_path: Path, **extra: Any) -> Settings:
 
 
 def fake() -> FakeConnector:
-    return FakeConnector().add(SupportGroup(name="Service Desk"))
+    return FakeConnector().add(
+        SupportGroup(name="Service Desk"), SupportGroup(name="Storage Management")
+    )
+
+
+def test_a_specialist_group_the_itsm_lacks_stops_the_run_before_anything(tmp_path: Path) -> None:
+    """The group new capacity problems go to is checked at start, naming the key."""
+    itsm = FakeConnector().add(SupportGroup(name="Service Desk"))
+    with pytest.raises(ConfigurationError, match=r"capacity\.specialist_group: unknown support "
+                       r"group 'Storage Management'; the ITSM has Service Desk"):  # fmt: skip
+        run_procedure(settings(tmp_path), "capacity.tracking", now=NOW, connector=itsm)
+    assert itsm.writes == [] and not (tmp_path / "reports").exists()
 
 
 def test_the_review_writes_the_overview_and_registers_nothing(tmp_path: Path) -> None:
