@@ -139,3 +139,69 @@ def defined_columns(
     where = In("name", tuple(chain)) & In("element", tuple(columns))
     rows = connector.list_records("sys_dictionary", where=where, fields=["name", "element"])
     return {row.get("element", "") for row in rows}
+
+
+@dataclass
+class ChoiceCheck:
+    """One choice column's verdict: values the mapping writes that the instance lacks (a
+    failure: the instance would refuse or store them as they are), and active instance values
+    the mapping does not read (a warning: such records read as unknown)."""
+
+    form: str
+    purpose: str
+    fields: list[str]
+    missing: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.missing
+
+
+def choice_columns(mapping: PlatformMapping) -> dict[tuple[str, str], tuple[str, str]]:
+    """(table, column) -> (kind.field, enum table) for every plain column an enum maps."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for name, kind in mapping.kinds.items():
+        for smpm, table in kind.enums.items():
+            column = kind.fields.get(smpm) or kind.create_fields.get(smpm) or ""
+            if kind.form and column and "." not in column and table in mapping.enums:
+                found.setdefault((kind.form, column), (f"{name}.{smpm}", table))
+    return found
+
+
+def check_choices(connector: ServiceNowConnector) -> Iterator[ChoiceCheck]:
+    """Each mapped choice column against the instance's sys_choice list for it: the table's own
+    list, else the one it inherits from the nearest table that has one. A column with no
+    sys_choice rows is not a choice list here and is passed over."""
+    mapping = connector.mapping
+    chains: dict[str, list[str] | None] = {}
+    for (table, column), (purpose, enum) in sorted(choice_columns(mapping).items()):
+        labels = mapping.enums[enum]
+        written = {str(v) for k, v in labels.items() if k not in ("read_aliases", "write_aliases")}
+        written |= {str(v) for v in labels.get("write_aliases", {}).values()}
+        check = ChoiceCheck(table, f"SMPM {purpose}", [column])
+        try:
+            chain = ancestry(connector, table, chains) or [table]
+            where = In("name", tuple(chain)) & (Field("element") == column)
+            fields = ["name", "value", "inactive"]
+            rows = list(connector.list_records("sys_choice", where=where, fields=fields))
+            # The nearest table with a list for the column has the list that applies (incident's
+            # own states, not task's).
+            owner = next((t for t in chain if any(r.get("name") == t for r in rows)), None)
+            active = {
+                r.get("value", "")
+                for r in rows
+                if r.get("name") == owner and r.get("inactive") != "true"
+            }
+        except RetryableError:
+            raise
+        except ConnectorError as exc:
+            check.error = exc.message
+            yield check
+            continue
+        if not active:
+            continue
+        check.missing = sorted(written - active)
+        check.unread = sorted(active - set(mapping.reverse(enum)))
+        yield check

@@ -12,7 +12,7 @@ from connector.errors import (
 )
 from connector.remedy_check import FormCheck, check_forms
 from connector.servicenow import ServiceNowConnector
-from connector.servicenow_check import TableCheck, check_tables
+from connector.servicenow_check import ChoiceCheck, TableCheck, check_choices, check_tables
 from smpm.commands import CliState, reports_errors
 from smpm.platforms import open_connector
 
@@ -44,16 +44,26 @@ def check(state: CliState) -> None:
         except ConnectorError as exc:
             _fail(f"login failed: {exc}")
         click.echo("  ok    reachable, logged in")
+        choices: list[ChoiceCheck] = []
         if isinstance(connector, ServiceNowConnector):
             results: list[FormCheck | TableCheck] = list(check_tables(connector))
+            if all(r.ok for r in results):  # the choice lists of tables that exist
+                choices = list(check_choices(connector))
         else:
             results = list(check_forms(connector))
         for result in results:
             click.echo(_line(result))
+        for choice in choices:
+            click.echo(_choice_line(choice))
     bad = [r for r in results if not r.ok]
     if bad:
         _fail(f"{len(bad)} of {len(results)} forms have problems; fix the mapping or the server")
+    wrong = [c for c in choices if not c.ok]
+    if wrong:
+        _fail(f"{len(wrong)} of {len(choices)} choice lists lack values the mapping writes")
     click.echo(f"All {len(results)} mapped forms and their fields exist.")
+    if choices:
+        click.echo(f"All {len(choices)} mapped choice lists have the values smpm writes.")
 
 
 def _line(result: FormCheck | TableCheck) -> str:
@@ -63,6 +73,23 @@ def _line(result: FormCheck | TableCheck) -> str:
         missing = ", ".join(repr(m) for m in result.missing)
         return f"  FAIL  {result.form} ({result.purpose}): missing fields {missing}"
     return f"  ok    {result.form} ({result.purpose}): {len(result.fields)} fields"
+
+
+def _choice_line(check: ChoiceCheck) -> str:
+    where = f"{check.form}.{check.fields[0]} ({check.purpose})"
+    if check.error:
+        return f"  FAIL  {where}: {check.error}"
+    lines = []
+    if check.missing:
+        values = ", ".join(repr(v) for v in check.missing)
+        lines.append(f"  FAIL  {where}: the mapping writes {values}, not an active choice here")
+    if check.unread:
+        values = ", ".join(repr(v) for v in check.unread)
+        lines.append(
+            f"  warn  {where}: the instance also has {values}, which smpm reads as unknown; "
+            "map them in [mapping.enums] (read_aliases)"
+        )
+    return "\n".join(lines) or f"  ok    {where}"
 
 
 def _fail(message: str) -> None:

@@ -312,3 +312,35 @@ def test_on_servicenow_the_escalations_go_through_the_batch_api(
     routes = fresh.stats()["by_route"]
     assert routes.get("POST /api/now/v1/batch", 0) == 1
     assert not [r for r in routes if r.startswith("PATCH /api/now/table/incident")]
+
+
+def test_check_compares_servicenow_choice_lists_with_the_mapping(
+    tmp_path: Path, fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site's own incident state is a warning (smpm reads it as unknown); a stock state the
+    site retired, which the mapping writes, is a failure."""
+    with open_for("servicenow", fresh) as sn:
+        sn.session.post(
+            f"{fresh.base_url}/api/now/table/sys_choice",
+            json={"name": "incident", "element": "state", "value": "9", "label": "Awaiting Vendor"},
+        ).raise_for_status()
+    path = config_file(tmp_path, fresh, platform="servicenow")
+    warned = cli(path, "check", monkeypatch=monkeypatch)
+    assert warned.exit_code == 0, warned.output
+    assert "warn  incident.state (SMPM incident.status): the instance also has '9'" in warned.output
+    with open_for("servicenow", fresh) as sn:
+        rows = sn.list_records(
+            "sys_choice",
+            where=(Field("name") == "incident") & (Field("element") == "state")
+            & (Field("value") == "3"),
+            fields=["sys_id"],
+        )  # fmt: skip
+        [on_hold] = list(rows)
+        sn.session.patch(
+            f"{fresh.base_url}/api/now/table/sys_choice/{on_hold['sys_id']}",
+            json={"inactive": "true"},
+        ).raise_for_status()
+    failed = cli(path, "check", monkeypatch=monkeypatch)
+    assert failed.exit_code == 1
+    assert "FAIL  incident.state (SMPM incident.status): the mapping writes '3'" in failed.output
+    assert "1 of 20 choice lists lack values the mapping writes" in failed.output
