@@ -152,10 +152,16 @@ class Scheduler:
             log.info("scheduler active (%s): %s", self.owner, ", ".join(self.runner.jobs))
 
     def _replace_jobs(self, aps: BackgroundScheduler) -> None:
-        """The configured jobs, and only they, in the persistent job store."""
+        """The configured jobs, and only they, in the persistent job store.
+
+        Every stored job is removed and the configured ones added afresh, rather than replaced
+        in place: APScheduler replaces by trying an insert first, and the unique violation it
+        then handles is still an ERROR in PostgreSQL's server log at every start. Nothing is
+        lost by it: which periods have run lives in `schedule_periods`, and each job is woken
+        once at activation to catch up.
+        """
         for stored in aps.get_jobs(jobstore="default"):
-            if stored.id not in self.runner.jobs:
-                aps.remove_job(stored.id, jobstore="default")
+            aps.remove_job(stored.id, jobstore="default")
         for job in self.runner.jobs.values():
             aps.add_job(
                 fire,

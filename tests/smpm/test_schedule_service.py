@@ -369,3 +369,23 @@ def test_schedule_refuses_to_start_beside_an_active_scheduler(
     result = CliRunner().invoke(main, ["--config", str(config), "schedule"])
     assert result.exit_code == 1
     assert "Error: another smpm scheduler is active on this database" in result.output
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_a_restart_leaves_no_error_in_the_server_log(
+    tmp_path: Path, postgres_server: PostgresServer, postgres_url: str, stop_all: Any
+) -> None:
+    """Re-storing the jobs at each activation must not be a unique violation a DBA sees."""
+    settings = settings_for(tmp_path, "*/5 * * * *", "0 6 * * 1", url=postgres_url)
+    database = make_url(postgres_url).database
+    before = postgres_server.log.read_text(encoding="utf-8").count("ERROR")
+    for _ in range(2):
+        scheduler = Scheduler(settings, execute=Queued())
+        stop_all(scheduler)
+        assert scheduler.start()
+        scheduler.stop()
+    log = postgres_server.log.read_text(encoding="utf-8")
+    assert log.count("ERROR") == before, log[-2000:]
+    with postgres_server.admin(database) as admin:
+        stored = admin.execute("SELECT id FROM apscheduler_jobs ORDER BY id").fetchall()
+    assert stored == [("job0",), ("job1",)]
