@@ -368,8 +368,11 @@ class _Batch:
             for a, k in writes
         ]
         assert isinstance(ex.connector, BatchWriter)
-        errors = iter(ex.connector.apply_batch(batch))
-        outcomes = {k: _batch_outcome(a, k, next(errors)) for a, k in writes}
+        try:
+            errors: list[Exception | None] = ex.connector.apply_batch(batch)
+        except (ConnectorError, ConfigurationError) as exc:  # e.g. the look-ups before it failed
+            errors = [exc] * len(batch)
+        outcomes = {k: _batch_outcome(a, k, e) for (a, k), e in zip(writes, errors, strict=True)}
         for action, key in held:  # notifications after the writes, in plan order
             if action.kind is ActionKind.NOTIFY:
                 outcomes[key] = ex._attempt(action, key)

@@ -228,3 +228,21 @@ def test_batching_configured_off_writes_one_at_a_time(engine: Engine) -> None:
     Executor(itsm, engine).apply(plan_of(note("INC1", "a"), note("INC1", "b")))
     assert itsm.batches == []
     assert [w.operation for w in itsm.writes] == ["add_note", "add_note"]
+
+
+class LookupsFail(Batching):
+    def apply_batch(self, writes: Sequence[BatchWrite]) -> list[Exception | None]:
+        raise ConnectorError("the sys_id look-up before the batch failed")
+
+
+def test_a_batch_that_fails_before_sending_fails_each_write_and_keeps_it_pending(
+    engine: Engine,
+) -> None:
+    itsm = LookupsFail()
+    itsm.add(incident(id="INC1", status=IncidentStatus.ASSIGNED))
+    plan = plan_of(update("INC1", "route", assigned_group="Service Desk"), note("INC1", "n"))
+    report = Executor(itsm, engine).apply(plan)
+    assert [o.outcome for o in report.outcomes] == ["failed", "failed"]
+    assert "look-up before the batch failed" in report.outcomes[0].detail
+    with engine.connect() as conn:
+        assert set(conn.execute(select(idempotency.c.status)).scalars()) == {"pending"}
