@@ -16,10 +16,8 @@ Follows `../shared/reference/remedy-rest-api.md` (section numbers in brackets):
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,11 +35,12 @@ from connector.errors import (
     NotFound,
 )
 from connector.filters import Field, Filter
-from connector.http import HttpOptions, make_session, safe_url, send
+from connector.http import HttpOptions, safe_url
 from connector.qualification import render
 from connector.remedy_auth import RemedyAuth, RemedyCredentials
 from connector.remedy_errors import body_excerpt, translate_error
 from connector.remedy_layouts import NoteLayout, RelationLayout
+from connector.rest import RestConnector, need_within
 from mappings.loader import PlatformMapping
 
 log = logging.getLogger("smpm.remedy")
@@ -93,18 +92,18 @@ def values_param(fields: list[str]) -> str:
 
 
 # -- the connector ------------------------------------------------------------------------------
-class RemedyConnector:
+class RemedyConnector(RestConnector):
     """`connector.base.Connector` for the AR System REST API."""
 
     platform = "remedy"
+    format_date = staticmethod(format_ar_date)
+    translate_error = staticmethod(translate_error)
 
     def __init__(self, options: RemedyOptions, mapping: PlatformMapping) -> None:
         if mapping.platform != "remedy":
             raise ConfigurationError(f"{mapping.source}: platform: expected a remedy mapping")
-        self.options = options
-        self.mapping = mapping
-        self.base_url = options.base_url.rstrip("/")
-        self.session = make_session(options.http)
+        super().__init__(options, mapping, "smpm-remedy-page")
+        self.options: RemedyOptions = options
         self.auth = RemedyAuth(
             self.base_url,
             RemedyCredentials(options.username, options.password, options.auth_string),
@@ -114,46 +113,11 @@ class RemedyConnector:
             clock=options.clock,
         )
         self.session.auth = self.auth
-        self._lock = threading.RLock()
-        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smpm-remedy-page")
-        self._codecs: dict[RecordKind, KindCodec] = {}
-        self.calls = 0
 
     def __repr__(self) -> str:
         return f"RemedyConnector({self.base_url!r}, user={self.options.username!r})"
 
-    def __enter__(self) -> RemedyConnector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def codec(self, kind: RecordKind) -> KindCodec:
-        if kind not in self._codecs:
-            self._codecs[kind] = KindCodec(self.mapping, kind, format_ar_date)
-        return self._codecs[kind]
-
-    def maps(self, kind: RecordKind, field: str) -> bool:
-        """Does this platform's mapping keep `field` for `kind`? (Optional extras use it.)"""
-        spec = self.mapping.kind(kind.value)
-        return spec is not None and field in spec.fields
-
     # -- HTTP ---------------------------------------------------------------------------------
-    def call(self, method: str, url: str, doing: str, **kwargs: Any) -> requests.Response:
-        """One API call: serialised, retried, logged in again once on 401, errors translated."""
-        with self._lock:
-            response = self._send(method, url, **kwargs)
-            if response.status_code == 401:
-                self.auth.invalidate()
-                response = self._send(method, url, **kwargs)
-        if response.status_code >= 400:
-            raise translate_error(response, doing)
-        return response
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        self.calls += 1
-        return send(self.session, self.options.http, method, url, **kwargs)
-
     @staticmethod
     def _json(response: requests.Response, doing: str) -> Any:
         try:
@@ -242,9 +206,9 @@ class RemedyConnector:
         within: RecordKind | None = None,
     ) -> Iterator[E]:
         if model.kind is RecordKind.WORK_NOTE:
-            return self._find_notes(where, _need(within, "work notes"), limit)  # type: ignore[return-value]
+            return self._find_notes(where, need_within(within, "work notes"), limit)  # type: ignore[return-value]
         if model.kind is RecordKind.RELATION:
-            return self._find_relations(where, _need(within, "relations"), limit)  # type: ignore[return-value]
+            return self._find_relations(where, need_within(within, "relations"), limit)  # type: ignore[return-value]
         return self._find_records(model, where, order_by, descending, limit)
 
     def _find_records(
@@ -369,14 +333,5 @@ class RemedyConnector:
             )
         return codec.spec.form
 
-    def close(self) -> None:
-        self._prefetch.shutdown(wait=True)
-        with self._lock:
-            self.auth.logout()
-            self.session.close()
-
-
-def _need(within: RecordKind | None, what: str) -> RecordKind:
-    if within is None:
-        raise ValueError(f"finding {what} needs within=<the kind of record they belong to>")
-    return within
+    def _end_session(self) -> None:
+        self.auth.logout()

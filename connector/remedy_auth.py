@@ -81,9 +81,10 @@ class RemedyAuth(requests.auth.AuthBase):
         assert self._token is not None
         return self._token
 
-    def invalidate(self) -> None:
-        """Forget the token (after a 401) so the next request logs in again."""
+    def invalidate(self) -> bool:
+        """Forget the token (after a 401) so the next request logs in again: always worth it."""
         self._token = None
+        return True
 
     def login(self) -> None:
         form = {

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +38,8 @@ from connector.encoded_query import encoded_query
 from connector.entities import Entity, RecordKind, Relation, ServiceTarget, WorkNote
 from connector.errors import ConfigurationError, InvalidResponse, NotFound
 from connector.filters import Comparison, Field, Filter, Op, all_of, bind
-from connector.http import HttpOptions, make_session, send
+from connector.http import HttpOptions
+from connector.rest import RestConnector, need_within
 from connector.servicenow_auth import ServiceNowAuth, ServiceNowCredentials
 from connector.servicenow_batch import BatchRunner
 from connector.servicenow_errors import body_excerpt, is_failure, translate_error
@@ -83,63 +82,29 @@ class ServiceNowOptions:
         return self.credentials.who
 
 
-class ServiceNowConnector:
+class ServiceNowConnector(RestConnector):
     """`connector.base.Connector` for the ServiceNow Table API."""
 
     platform = "servicenow"
+    format_date = staticmethod(format_sn_date)
+    translate_error = staticmethod(translate_error)
 
     def __init__(self, options: ServiceNowOptions, mapping: PlatformMapping) -> None:
         if mapping.platform != "servicenow":
             raise ConfigurationError(f"{mapping.source}: platform: expected a servicenow mapping")
-        self.options = options
-        self.mapping = mapping
-        self.base_url = options.base_url.rstrip("/")
-        self.session = make_session(options.http)
+        super().__init__(options, mapping, "smpm-sn-page")
+        self.options: ServiceNowOptions = options
         self.auth = ServiceNowAuth(
             self.base_url, options.credentials, self.session, options.http, clock=options.clock
         )
         self.session.auth = self.auth
         self.refs = References(self)
-        self._lock = threading.RLock()
-        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smpm-sn-page")
-        self._codecs: dict[RecordKind, KindCodec] = {}
         self.batch_ids = itertools.count(1)
-        self.calls = 0
 
     def __repr__(self) -> str:
         return f"ServiceNowConnector({self.base_url!r}, {self.options.credentials.who!r})"
 
-    def __enter__(self) -> ServiceNowConnector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def codec(self, kind: RecordKind) -> KindCodec:
-        if kind not in self._codecs:
-            self._codecs[kind] = KindCodec(self.mapping, kind, format_sn_date)
-        return self._codecs[kind]
-
-    def maps(self, kind: RecordKind, field: str) -> bool:
-        """Does this platform's mapping keep `field` for `kind`? (Optional extras use it.)"""
-        spec = self.mapping.kind(kind.value)
-        return spec is not None and field in spec.fields
-
     # -- HTTP ---------------------------------------------------------------------------------
-    def call(self, method: str, url: str, doing: str, **kwargs: Any) -> requests.Response:
-        """One API call: serialised, retried, renewed once on 401, errors translated."""
-        with self._lock:
-            response = self._send(method, url, **kwargs)
-            if response.status_code == 401 and self.auth.invalidate():
-                response = self._send(method, url, **kwargs)
-        if response.status_code >= 400:
-            raise translate_error(response, doing)
-        return response
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        self.calls += 1
-        return send(self.session, self.options.http, method, url, **kwargs)
-
     @staticmethod
     def json(response: requests.Response, doing: str) -> Any:
         """The JSON body; an error envelope inside a 2xx is still an error [1.5]."""
@@ -223,9 +188,9 @@ class ServiceNowConnector:
     ) -> Iterator[E]:
         kind = model.kind
         if kind is RecordKind.WORK_NOTE:
-            return self._find_notes(where, _need(within, "work notes"), limit)  # type: ignore[return-value]
+            return self._find_notes(where, need_within(within, "work notes"), limit)  # type: ignore[return-value]
         if kind is RecordKind.RELATION:
-            return self._find_relations(where, _need(within, "relations"), limit)  # type: ignore[return-value]
+            return self._find_relations(where, need_within(within, "relations"), limit)  # type: ignore[return-value]
         codec = self.codec(kind)
         name = order_by or codec.spec.order_by
         order = [(codec.platform_field(name) if order_by else name, descending)] if name else []
@@ -404,14 +369,3 @@ class ServiceNowConnector:
                 f"{self.mapping.source}: kinds.{codec.kind.value}.form: no table mapped"
             )
         return codec.spec.form
-
-    def close(self) -> None:
-        self._prefetch.shutdown(wait=True)
-        with self._lock:
-            self.session.close()
-
-
-def _need(within: RecordKind | None, what: str) -> RecordKind:
-    if within is None:
-        raise ValueError(f"finding {what} needs within=<the kind of record they belong to>")
-    return within
