@@ -100,8 +100,6 @@ class RemedyConnector(RestConnector):
     translate_error = staticmethod(translate_error)
 
     def __init__(self, options: RemedyOptions, mapping: PlatformMapping) -> None:
-        if mapping.platform != "remedy":
-            raise ConfigurationError(f"{mapping.source}: platform: expected a remedy mapping")
         super().__init__(options, mapping, "smpm-remedy-page")
         self.options: RemedyOptions = options
         self.auth = RemedyAuth(

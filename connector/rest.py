@@ -18,7 +18,7 @@ import requests
 
 from connector.codec import KindCodec
 from connector.entities import RecordKind
-from connector.errors import ConnectorError
+from connector.errors import ConfigurationError, ConnectorError
 from connector.http import HttpOptions, make_session, send
 from mappings.loader import PlatformMapping
 
@@ -43,6 +43,10 @@ class RestConnector:
     auth: _Auth
 
     def __init__(self, options: _Options, mapping: PlatformMapping, page_thread: str) -> None:
+        if mapping.platform != self.platform:
+            raise ConfigurationError(
+                f"{mapping.source}: platform: expected a {self.platform} mapping"
+            )
         self.options = options
         self.mapping = mapping
         self.base_url = options.base_url.rstrip("/")

@@ -90,8 +90,6 @@ class ServiceNowConnector(RestConnector):
     translate_error = staticmethod(translate_error)
 
     def __init__(self, options: ServiceNowOptions, mapping: PlatformMapping) -> None:
-        if mapping.platform != "servicenow":
-            raise ConfigurationError(f"{mapping.source}: platform: expected a servicenow mapping")
         super().__init__(options, mapping, "smpm-sn-page")
         self.options: ServiceNowOptions = options
         self.auth = ServiceNowAuth(
