@@ -189,9 +189,11 @@ def incident_link(
     step: str,
     trigger: str,
     reason: Reason,
+    optional: bool = False,
 ) -> Action:
     """A link from an incident request to another record (most often the problem investigation
-    that caused it); `target` may be a record an earlier action of the plan creates."""
+    that caused it); `target` may be a record an earlier action of the plan creates. `optional`:
+    a nicety the platform may not keep."""
     return Action(
         kind=ActionKind.RELATE,
         step=step,
@@ -207,6 +209,7 @@ def incident_link(
             relation_type=relation_type,
         ),
         relation_target=target if isinstance(target, Ref) else None,
+        optional=optional,
     )
 
 

@@ -101,9 +101,7 @@ def review(
     with _connector(settings, connector) as c:
         trigger = f"review:{period.label}"
         plan = run(ReviewContext(c, config, moment, trigger, period=period, events=events))
-    if not isinstance(plan, ReviewPlan) or plan.report is None:
-        raise ConfigurationError(f"{name} returned no report")
-    return plan, write_report(plan.report, settings.reports.folder, moment)
+    return _written(settings, name, plan, moment)
 
 
 def report_now(
@@ -121,6 +119,13 @@ def report_now(
     assert run is not None
     with _connector(settings, connector) as c:
         plan = run(Context(c, settings.procedures(), moment, f"review:{moment.isoformat()}"))
+    return _written(settings, name, plan, moment)
+
+
+def _written(
+    settings: Settings, name: str, plan: object, moment: datetime
+) -> tuple[ReviewPlan, list[Path]]:
+    """The plan and the files its report was written to (a review must carry one)."""
     if not isinstance(plan, ReviewPlan) or plan.report is None:
         raise ConfigurationError(f"{name} returned no report")
     return plan, write_report(plan.report, settings.reports.folder, moment)

@@ -37,7 +37,6 @@ from connector.entities import (
     Event,
     IncidentRequest,
     RecordKind,
-    Relation,
 )
 from connector.enums import (
     EventSeverity,
@@ -50,7 +49,7 @@ from connector.enums import (
 )
 from procedures.directory import Directory
 from procedures.incident.assignment import AssignmentConfig, choose_group
-from procedures.plan import Action, ActionKind, Plan, Reason, note_action
+from procedures.plan import Action, ActionKind, Plan, Reason, incident_link, note_action
 from procedures.registry import Procedure
 
 PROCESS = "Event Management"
@@ -229,7 +228,7 @@ def _repeat(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
         f"not the first event for {incident.id}: occurrence {n} of '{event.message_key}' on "
         f"{_ci_name(situation)}; the event is closed without a new incident request"
     )
-    if config.repeat_notes == "every" or n & (n - 1) == 0:
+    if _noted(config, n):
         plan.add(
             note_action(
                 on=RecordKind.INCIDENT,
@@ -242,6 +241,12 @@ def _repeat(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
             )
         )
     plan.note(f"event {event.id}", f"repeat of {incident.id}", why)
+
+
+def _noted(config: HandlingConfig, occurrence: int) -> bool:
+    """Whether the `occurrence`-th event of a condition gets a work note: every one, or the
+    doublings (1, 2, 4, 8, ...), so a flapping monitor cannot bury its incident in notes."""
+    return config.repeat_notes == "every" or occurrence & (occurrence - 1) == 0
 
 
 def _planned_reason(situation: Situation) -> str:
@@ -266,25 +271,18 @@ def _caused_elsewhere(situation: Situation, config: HandlingConfig, plan: Plan) 
     )
     if ci is not None and ci.id:
         plan.add(
-            Action(
-                kind=ActionKind.RELATE,
+            incident_link(
+                str(outage.id),
+                to=RecordKind.CI,
+                target=ci.id,
+                relation_type=RelationType.IMPACTS,
                 step="impacted-ci",
                 trigger=f"outage:{outage.id}:ci:{ci.id}",
                 reason=reason(why),
-                target_kind=RecordKind.INCIDENT,
-                target_id=outage.id,
-                relation=Relation(
-                    source_kind=RecordKind.INCIDENT,
-                    source_id=str(outage.id),
-                    target_kind=RecordKind.CI,
-                    target_id=ci.id,
-                    relation_type=RelationType.IMPACTS,
-                ),
                 optional=True,
             )
         )
-    n = situation.occurrence
-    if config.repeat_notes == "every" or n & (n - 1) == 0:
+    if _noted(config, situation.occurrence):
         plan.add(
             note_action(
                 on=RecordKind.INCIDENT,
