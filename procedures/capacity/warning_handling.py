@@ -199,8 +199,9 @@ def request_adjustment(
     )
     ref = Ref(trigger=trigger, step=step)
     # A nicety: ServiceNow links incidents to problems only; the resolution names the request.
-    link = _link(incident, RecordKind.INCIDENT, ref, "link-monitoring-request", why)
-    plan.add(link.model_copy(update={"optional": True}))
+    plan.add(
+        _link(incident, RecordKind.INCIDENT, ref, "link-monitoring-request", why, optional=True)
+    )
     resolution = (
         f"{PROCESS} {PROCEDURE}: {why}. Requested in the linked incident request "
         f"'{request.summary}'."
@@ -281,7 +282,13 @@ def _requester(
 
 
 def _link(
-    incident: IncidentRequest, kind: RecordKind, target: str | Ref, step: str, why: str
+    incident: IncidentRequest,
+    kind: RecordKind,
+    target: str | Ref,
+    step: str,
+    why: str,
+    *,
+    optional: bool = False,
 ) -> Action:
     return incident_link(
         str(incident.id),
@@ -291,6 +298,7 @@ def _link(
         step=step,
         trigger=_trigger(incident),
         reason=reason(why),
+        optional=optional,
     )
 
 
