@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -39,3 +40,41 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+class UtcMoment(click.ParamType):
+    """A moment on the command line: a date (00:00 UTC that day) or an RFC 3339 time with its
+    zone (Z or an offset), converted to UTC.
+
+    A time without a zone is refused rather than guessed: it could mean UTC or the operator's
+    local time, hours apart, and the audit log or a report would silently answer another
+    question.
+    """
+
+    name = "DATE|TIME"
+    HELP = "A date means 00:00 UTC; a time needs its zone, e.g. 2026-11-25T09:00Z or +01:00."
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                self.fail(f"{value.isoformat()!r} has no zone", param, ctx)
+            return value.astimezone(UTC)
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return datetime.combine(date.fromisoformat(text), time(), UTC)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is neither a date (2026-11-25) nor an RFC 3339 time "
+                "(2026-11-25T09:00:00Z)",
+                param,
+                ctx,
+            )
+        if moment.tzinfo is None:
+            self.fail(
+                f"{text!r} has no zone: add Z for UTC or an offset such as +01:00", param, ctx
+            )
+        return moment.astimezone(UTC)

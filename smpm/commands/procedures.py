@@ -8,7 +8,7 @@ import click
 
 from procedures.catalog import PROCEDURES
 from smpm.audit_log import audit_rows
-from smpm.commands import CliState, reports_errors
+from smpm.commands import CliState, UtcMoment, reports_errors
 from smpm.render import findings_table, report_json, report_table, rows_json, rule_of, table
 from smpm.runner import explain_record, run_procedure
 from smpm.store import open_engine
@@ -61,7 +61,11 @@ def explain(state: CliState, name: str, record_id: str) -> None:
 @click.option("--procedure", help="Only this procedure (e.g. incident.tracking).")
 @click.option("--record", help="Only actions on this record id.")
 @click.option("--outcome", type=click.Choice(["applied", "failed", "recovered", "blocked"]))
-@click.option("--since", type=click.DateTime(), help="Only actions at or after this time (UTC).")
+@click.option(
+    "--since",
+    type=UtcMoment(),
+    help=f"Only actions at or after this moment. {UtcMoment.HELP}",
+)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_obj
@@ -87,7 +91,7 @@ def audit(
         return
     click.echo(
         table(
-            ("at", "procedure", "action", "target", "outcome", "reason"),
+            ("at (UTC)", "procedure", "action", "target", "outcome", "reason"),
             (
                 (
                     f"{r['at']:%Y-%m-%d %H:%M:%S}",
