@@ -9,6 +9,7 @@ because config files end up in repositories and tickets. Nothing else in smpm re
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +27,13 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -218,8 +225,10 @@ class Settings(BaseSettings):
         )
 
     def where(self, *loc: str | int) -> str:
-        """`file:line` of a key, for errors found after loading (an unknown group, say)."""
-        return _where(self.source, loc)
+        """`file:line` of a key, or the variable that set it, for errors found after loading
+        (an unknown group, say)."""
+        path = Path(self.source)
+        return _origin(self.source, read_config_file(path) if path.is_file() else {}, loc)
 
     @classmethod
     def settings_customise_sources(
@@ -296,11 +305,73 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     _refuse_secrets(data, source)
     try:
         return Settings(**{**data, **overrides, "source": source})
+    except SettingsError as exc:  # a variable holding JSON that does not parse
+        raise ConfigurationError(_unparsable_variable(str(exc))) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigurationError(f"{_where(source, err['loc'])}: {key}: {message}") from None
+        where = _origin(source, data, err["loc"])
+        raise ConfigurationError(f"{where}: {key}: {message}") from None
+
+
+def _origin(source: str, data: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    """Where the value at `loc` came from: `file:line`, or the environment variable that set it
+    (the environment wins over the file, so a line of the file may hold a correct value for
+    the same key), or both when a table mixes keys from each."""
+    from_env, env_value = _walk(EnvSettingsSource(Settings)(), loc)
+    if not from_env:
+        return _where(source, loc)
+    names = _variables(loc)
+    in_file, _ = _walk(data, loc)
+    told = f"environment variable{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    if isinstance(env_value, Mapping) and in_file:  # a table with keys from both
+        return f"{told} and {_where(source, loc)}"
+    return told
+
+
+def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[bool, Any]:
+    """Whether `data` holds a value at `loc` (or at a prefix of it that is not a table), and
+    that value."""
+    node = data
+    for part in loc:
+        if isinstance(node, Mapping):
+            if str(part) not in node:
+                return False, None
+            node = node[str(part)]
+        elif isinstance(node, list) and isinstance(part, int):
+            if part >= len(node):
+                return False, None
+            node = node[part]
+        else:
+            break
+    return True, node
+
+
+def _variables(loc: tuple[Any, ...]) -> list[str]:
+    """The SMPM_* variables, as spelled in the environment, that set `loc`, a table above it
+    (as JSON), or keys below it."""
+    want = [str(p).lower() for p in loc]
+    paths = {
+        name: name[len("SMPM_") :].lower().split("__")
+        for name in sorted(os.environ)
+        if name.upper().startswith("SMPM_")
+    }
+    above = [n for n, path in paths.items() if path == want[: len(path)]]
+    if above:  # the deepest one is the value that failed
+        return [max(above, key=lambda n: len(paths[n]))]
+    return [n for n, path in paths.items() if want == path[: len(want)]]
+
+
+def _unparsable_variable(message: str) -> str:
+    """pydantic-settings' 'error parsing value for field "x" from source ...', made useful."""
+    match = re.search(r'field "([^"]+)"', message)
+    field = match.group(1) if match else "?"
+    names = _variables((field,)) or [f"SMPM_{field.upper()}"]
+    return (
+        f"environment variable {', '.join(names)}: {field}: not valid JSON; a table or list "
+        "given in one variable is written as JSON"
+    )
 
 
 def _where(source: str, loc: tuple[Any, ...]) -> str:

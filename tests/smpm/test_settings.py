@@ -137,3 +137,89 @@ def test_every_event_service_key_is_documented_in_the_example(
     secrets |= {"token": "__TOKEN", "password": "__PASSWORD"}  # named as environment variables
     for key in model.model_fields:
         assert secrets.get(key, key) in text[start:], f"{section} {key}"
+
+
+FILE_WITH_A_GOOD_PAGE_SIZE = (
+    '[remedy]\nurl = "https://r.example.com"\nusername = "u"\npage_size = 100\n'
+    "[remedy.http]\nattempts = 3\n"
+)
+BAD_VARIABLES = [
+    ("not a number", {"SMPM_REMEDY__PAGE_SIZE": "abc"}, "remedy.page_size: Input should be"),
+    ("lower-case name", {"smpm_remedy__page_size": "abc"}, "remedy.page_size: Input should be"),
+    ("nested table", {"SMPM_REMEDY__HTTP__ATTEMPTS": "0"}, "remedy.http.attempts: Input should"),
+    ("unknown key", {"SMPM_REMEDY__PAGESIZE": "5"}, "remedy.pagesize: Extra inputs"),
+    ("unknown platform", {"SMPM_PLATFORM": "jira"}, "platform: Input should be 'remedy' or"),
+]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"), [c[1:] for c in BAD_VARIABLES], ids=[c[0] for c in BAD_VARIABLES]
+)
+def test_a_bad_environment_variable_is_named_not_a_line_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    """A value from the environment is blamed on its variable: the file's line for the same key
+    is correct and pointing at it sends the operator to the wrong place."""
+    path = write(tmp_path, FILE_WITH_A_GOOD_PAGE_SIZE)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    [name] = variables
+    text = str(caught.value)
+    assert text.startswith(f"environment variable {name}: "), text
+    assert message in text
+    assert str(path) not in text and "smpm.toml:" not in text
+
+
+def test_a_bad_environment_variable_without_a_file_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMPM_REMEDY__PAGE_SIZE", "abc")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert str(caught.value).startswith("environment variable SMPM_REMEDY__PAGE_SIZE: ")
+
+
+def test_a_bad_value_in_the_file_names_file_and_line_while_the_environment_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Variables for other keys do not take the blame for the file's mistake."""
+    path = write(tmp_path, FILE_WITH_A_GOOD_PAGE_SIZE.replace("attempts = 3", "attempts = 'x'"))
+    monkeypatch.setenv("SMPM_REMEDY__PAGE_SIZE", "200")
+    monkeypatch.setenv("SMPM_REMEDY__HTTP__BACKOFF", "1.5")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}:6: remedy.http.attempts: Input should be")
+
+
+def test_a_table_mixing_file_and_environment_names_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check over a whole table (the CA bundle exists) may fail on either source's keys."""
+    path = write(tmp_path, FILE_WITH_A_GOOD_PAGE_SIZE)
+    monkeypatch.setenv("SMPM_REMEDY__HTTP__CA_BUNDLE", str(tmp_path / "nope.pem"))
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(
+        f"environment variable SMPM_REMEDY__HTTP__CA_BUNDLE and {path}:5: remedy.http: ca_bundle"
+    )
+
+
+def test_a_variable_that_is_not_json_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table given in one variable must be JSON; a bad one is named, not a traceback."""
+    monkeypatch.setenv("SMPM_INCIDENT", "[rules")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert str(caught.value).startswith("environment variable SMPM_INCIDENT: incident: not valid")
+
+
+def test_where_names_the_variable_that_set_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checks after loading (an unknown support group) point where the value came from."""
+    path = write(tmp_path, FILE_WITH_A_GOOD_PAGE_SIZE)
+    monkeypatch.setenv("SMPM_REMEDY__PAGE_SIZE", "200")
+    settings = load_settings(path)
+    assert settings.where("remedy", "page_size") == "environment variable SMPM_REMEDY__PAGE_SIZE"
+    assert settings.where("remedy", "username") == f"{path}:3"
