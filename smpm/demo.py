@@ -16,7 +16,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from connector.entities import (
@@ -42,8 +42,9 @@ from connector.remedy import RemedyConnector
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector
 from smpm.audit_log import audit_rows
+from smpm.demo_clock import DEFAULT_START, DemoClock
 from smpm.demo_events import events_tour
-from smpm.demo_reports import DemoClock, reports_tour
+from smpm.demo_reports import reports_tour
 from smpm.platforms import open_connector
 from smpm.render import report_table, rule_of, table
 from smpm.runner import run_procedure
@@ -83,30 +84,38 @@ def sandbox_access(platform: str, base_url: str) -> dict[str, object]:
 
 
 def run_demo(
-    echo: Echo, *, reports: Path, platform: str = "remedy", latency_ms: int = 0
+    echo: Echo,
+    *,
+    reports: Path,
+    platform: str = "remedy",
+    latency_ms: int = 0,
+    start: datetime = DEFAULT_START,
 ) -> list[Path]:
-    """Run the four parts; returns the report files written to `reports` (which stay)."""
-    clock = DemoClock()
+    """Run the four parts on the demo's own clock, which starts at `start`; returns the report
+    files written to `reports` (which stay)."""
+    clock = DemoClock(start)
     with Sandbox.start(port=0, seed="demo", latency_ms=latency_ms, clock=clock) as sandbox:
         face = PLATFORMS[platform]
         echo(f"Embedded sandbox ITSM ({face['name']}) at {sandbox.base_url}")
-        echo(f"\n== 1. The connector, over HTTP ({'=' * 60}"[:100])
+        echo(f"The demo's clock starts at {clock.now():%Y-%m-%d %H:%M} UTC (`--at` moves it).")
+        echo(f"\n== 1. The connector, over HTTP {'=' * 70}"[:101])
         with tempfile.TemporaryDirectory(prefix="smpm-demo-") as state:
-            settings = demo_settings(platform, sandbox.base_url, Path(state), reports)
+            settings = demo_settings(platform, sandbox.base_url, Path(state), reports, clock.now())
             with open_connector(settings) as connector:
-                round_trip(connector, face, echo)
+                round_trip(connector, face, clock, echo)
                 echo(f"\nThe connector made {connector.calls} API calls.")
-            procedures_tour(settings, sandbox, echo)
-            events_tour(settings, echo)
+            procedures_tour(settings, sandbox, clock, echo)
+            events_tour(settings, clock, echo)
             written = reports_tour(settings, Path(state), clock, echo)
         echo("\nSee `smpm --help` for the commands, README.md for using smpm on your server.")
     return written
 
 
-def demo_settings(platform: str, base_url: str, state: Path, reports: Path) -> Settings:
-    """The demo's settings: smpm/demo.toml plus the sandbox, a state database, a roster and
-    the reports folder."""
-    now = datetime.now(UTC)
+def demo_settings(
+    platform: str, base_url: str, state: Path, reports: Path, now: datetime
+) -> Settings:
+    """The demo's settings: smpm/demo.toml plus the sandbox, a state database, a roster and a
+    maintenance window around `now`, and the reports folder."""
     roster = {
         "on_duty": [
             {
@@ -135,27 +144,29 @@ def demo_settings(platform: str, base_url: str, state: Path, reports: Path) -> S
     )
 
 
-def procedures_tour(settings: Settings, sandbox: Sandbox, echo: Echo) -> None:
+def procedures_tour(settings: Settings, sandbox: Sandbox, clock: DemoClock, echo: Echo) -> None:
     echo(f"\n== 2. Incident Management procedures {'=' * 70}"[:101])
     echo("Roster: Olivia is the on-duty manager; Nate (owner of Network Connectivity) is away.")
     step(echo, "P2 routing, as a dry run (`smpm run incident.assignment --dry-run`)")
     before = _writes(sandbox)
-    echo(report_table(run_procedure(settings, "incident.assignment", dry_run=True)))
+    echo(
+        report_table(run_procedure(settings, "incident.assignment", dry_run=True, clock=clock.now))
+    )
     echo(f"-> ITSM writes during the dry run: {_writes(sandbox) - before}")
     step(echo, "P2 routing, for real (`smpm run incident.assignment`)")
-    echo(report_table(run_procedure(settings, "incident.assignment")))
+    echo(report_table(run_procedure(settings, "incident.assignment", clock=clock.now)))
     step(echo, "P2 routing again: the routed requests are no longer new and unassigned")
     before = _writes(sandbox)
-    again = run_procedure(settings, "incident.assignment")
+    again = run_procedure(settings, "incident.assignment", clock=clock.now)
     echo(
         f"{again.count('skipped')} action(s) skipped, {again.count('applied')} applied; "
         f"ITSM writes: {_writes(sandbox) - before}"
     )
     step(echo, "P3 SLA tracking (`smpm run incident.tracking`)")
-    echo(report_table(run_procedure(settings, "incident.tracking")))
+    echo(report_table(run_procedure(settings, "incident.tracking", clock=clock.now)))
     step(echo, "P3 SLA tracking again, a run later: one escalation per request and threshold")
     before = _writes(sandbox)
-    again = run_procedure(settings, "incident.tracking")
+    again = run_procedure(settings, "incident.tracking", clock=clock.now)
     echo(
         f"{again.count('skipped')} action(s) skipped, {again.count('applied')} applied; "
         f"ITSM writes: {_writes(sandbox) - before}"
@@ -193,9 +204,9 @@ def _writes(sandbox: Sandbox) -> int:
 Face = dict[str, str]
 
 
-def round_trip(connector: ItsmConnector, face: Face, echo: Echo) -> None:
+def round_trip(connector: ItsmConnector, face: Face, clock: DemoClock, echo: Echo) -> None:
     show_organisation(connector, echo)
-    incident = register_incident(connector, face, echo)
+    incident = register_incident(connector, face, clock.now(), echo)
     problem = register_problem(connector, echo)
     link_and_note(connector, incident, problem, face, echo)
     assign(connector, incident, echo)
@@ -222,8 +233,10 @@ def show_organisation(connector: ItsmConnector, echo: Echo) -> None:
         echo(f"    {item.id}  {item.service or '-':<18} {item.summary}")
 
 
-def register_incident(connector: ItsmConnector, face: Face, echo: Echo) -> IncidentRequest:
-    stamp = datetime.now(UTC).strftime("%H%M%S")
+def register_incident(
+    connector: ItsmConnector, face: Face, now: datetime, echo: Echo
+) -> IncidentRequest:
+    stamp = now.strftime("%H%M%S")
     created = connector.create(
         IncidentRequest(
             summary="Online Banking: login page answers HTTP 502",

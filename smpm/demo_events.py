@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from connector.entities import IncidentRequest, ProblemInvestigation
 from connector.enums import ReportedSource
 from connector.filters import Field
+from smpm.demo_clock import DemoClock
 from smpm.intake.auth import HookAuth, sign
 from smpm.intake.config import HooksSection
 from smpm.intake.service import Service, listening, running
@@ -31,15 +32,17 @@ from smpm.settings import Settings
 Echo = Callable[[str], None]
 
 
-def events_tour(settings: Settings, echo: Echo) -> None:
+def events_tour(settings: Settings, clock: DemoClock, echo: Echo) -> None:
     echo(f"\n== 3. Event Management: monitoring events through `smpm serve` {'=' * 40}"[:101])
     secret = secrets.token_hex(16)
     hooks = HooksSection(events=HookAuth(methods=["hmac"], secret=SecretStr(secret)))
     before = {i.id for i in from_monitoring(settings)}
-    with running(settings.model_copy(update={"hooks": hooks}), workers=0) as service:
+    with running(
+        settings.model_copy(update={"hooks": hooks}), workers=0, clock=clock.now
+    ) as service:
         with listening(service) as url:
             echo(f"Webhook service at {url}/hooks/events (HMAC-signed bodies)")
-            cis = post_storm(url, secret, echo)
+            cis = post_storm(url, secret, clock, echo)
         echo("\n-- One event worker decides them, oldest first (`smpm events` lists them)")
         service.drain()
         show_decisions(service, cis, echo)
@@ -82,13 +85,14 @@ def storm(now: datetime) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def post_storm(url: str, secret: str, echo: Echo) -> dict[str, str]:
-    """Post the storm; returns the CI of each stored event, by event id."""
+def post_storm(url: str, secret: str, clock: DemoClock, echo: Echo) -> dict[str, str]:
+    """Post the storm, signed on the demo's clock (the service checks signatures on the
+    same clock); returns the CI of each stored event, by event id."""
     rows, cis = [], {}
     with requests.Session() as session:
-        for what, body in storm(datetime.now(UTC)):
+        for what, body in storm(clock.now()):
             raw = json.dumps(body).encode()
-            signature = sign(secret, int(datetime.now(UTC).timestamp()), raw)
+            signature = sign(secret, int(clock()), raw)
             answer = session.post(
                 f"{url}/hooks/events",
                 data=raw,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connector.base import Connector
 from connector.entities import IncidentRequest
@@ -24,6 +24,7 @@ from connector.enums import Impact, IncidentStatus, ReportedSource, ServiceType,
 from procedures.availability.tracking import NAME as AVAILABILITY_TRACKING
 from procedures.capacity.tracking import NAME as CAPACITY_TRACKING
 from procedures.slm.sla_review import NAME as SLA_REVIEW
+from smpm.demo_clock import DemoClock
 from smpm.platforms import open_connector
 from smpm.render import findings_table, report_table
 from smpm.reports import REVIEWS, list_reports, report_now, review
@@ -32,7 +33,8 @@ from smpm.settings import Settings
 
 Echo = Callable[[str], None]
 
-# (service, CI, day of the month, start hour, hours down), in the month `months_back` before now.
+# (service, CI, day of the month, start hour, hours down), in the month `months_back` before now
+# on the service desk's calendar (DESK_ZONE, the zone of the demo's SLAs).
 OUTAGE_HISTORY: dict[int, list[tuple[str, str | None, int, int, float]]] = {
     2: [("Online Banking", "app-bank-01", 9, 10, 1.0)],
     1: [
@@ -42,26 +44,17 @@ OUTAGE_HISTORY: dict[int, list[tuple[str, str | None, int, int, float]]] = {
         ("Email", None, 14, 8, 2.0),
     ],
 }
-# Weekly CPU readings of app-bank-02, oldest first: climbing through both thresholds.
+DESK_ZONE = ZoneInfo("Europe/Amsterdam")
+# CPU readings of app-bank-02, one a week, oldest first: climbing through both thresholds.
 CPU_READINGS = (71.0, 76.5, 82.0, 88.5, 93.0, 97.0)
-
-
-@dataclass
-class DemoClock:
-    """The sandbox's clock: now, or a moment the demo moves it to."""
-
-    offset: float = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def set(self, moment: datetime | None) -> None:
-        self.offset = 0.0 if moment is None else moment.timestamp() - time.time()
 
 
 def reports_tour(settings: Settings, state: Path, clock: DemoClock, echo: Echo) -> list[Path]:
     echo(f"\n== 4. Tracking and the managers' reports {'=' * 60}"[:101])
-    now = datetime.now(UTC)
+    now = clock.now()
+    # Report files carry the machine's modification time, not the demo's: the folder may hold
+    # the reports of earlier demos, and only this run's are listed at the end.
+    started = datetime.fromtimestamp(time.time() - 1, UTC)
     settings = with_readings(settings, state / "capacity-readings.csv", now)
     echo("-- The service desk's last months, registered and restored at their own times")
     with open_connector(settings) as itsm:
@@ -70,17 +63,16 @@ def reports_tour(settings: Settings, state: Path, clock: DemoClock, echo: Echo) 
     clock.set(None)
     step = "P2 Availability Tracking (`smpm run availability.tracking`, scheduled daily)"
     echo(f"\n-- Availability Management {step}")
-    echo(report_table(run_procedure(settings, AVAILABILITY_TRACKING)))
+    echo(report_table(run_procedure(settings, AVAILABILITY_TRACKING, clock=clock.now)))
     step = "P3 Capacity Tracking (`smpm run capacity.tracking`, scheduled weekly)"
     echo(f"\n-- Capacity Management {step}")
-    echo(report_table(run_procedure(settings, CAPACITY_TRACKING)))
+    echo(report_table(run_procedure(settings, CAPACITY_TRACKING, clock=clock.now)))
     echo("\n-- Service Level Management P5 SLA Review (`smpm review sla`)")
-    echo(findings_table(report_now(settings, SLA_REVIEW)[0]))
+    echo(findings_table(report_now(settings, SLA_REVIEW, now=clock.now())[0]))
     for name in REVIEWS.values():  # Event Management P2 Event Review and P3 Outage Review
-        review(settings, name)
+        review(settings, name, now=clock.now())
     echo("\n-- The reports (`smpm reports` lists them; open the .html pages in a browser)")
-    earlier = now - timedelta(seconds=1)  # the folder may hold the reports of earlier demos
-    written = [r for r in list_reports(settings.reports.folder) if r.modified >= earlier]
+    written = [r for r in list_reports(settings.reports.folder) if r.modified >= started]
     paths = [path for report in written for path in report.files]
     for path in paths:
         echo(f"   {path}")
@@ -88,14 +80,18 @@ def reports_tour(settings: Settings, state: Path, clock: DemoClock, echo: Echo) 
 
 
 def with_readings(settings: Settings, path: Path, now: datetime) -> Settings:
-    """The capacity manager's readings file: one CPU reading of app-bank-02 a week."""
+    """The capacity manager's readings file: one CPU reading of app-bank-02 in each capacity
+    tracking period, halfway through it, the last one in the period under way (so the period
+    just ended holds the same reading whatever the day of the week)."""
+    tracking = settings.capacity.tracking
+    ends = tracking.period_ends(now)[-(len(CPU_READINGS) - 1) :]
+    moments = [end - tracking.period / 2 for end in ends] + [ends[-1] + (now - ends[-1]) / 2]
     lines = ["infrastructure,capacity_level,measured_at,value"]
-    for weeks_back, value in enumerate(reversed(CPU_READINGS)):
-        moment = now - timedelta(weeks=weeks_back, hours=1)
-        lines.append(f"app-bank-02,cpu,{moment:%Y-%m-%dT%H:%MZ},{value}")
+    for moment, value in zip(moments, CPU_READINGS, strict=True):
+        lines.append(f"app-bank-02,cpu,{moment.astimezone(UTC):%Y-%m-%dT%H:%MZ},{value}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     capacity = settings.capacity.model_copy(
-        update={"tracking": settings.capacity.tracking.model_copy(update={"readings_csv": path})}
+        update={"tracking": tracking.model_copy(update={"readings_csv": path})}
     )
     return settings.model_copy(update={"capacity": capacity})
 
@@ -112,13 +108,16 @@ def register_history(itsm: Connector, clock: DemoClock, now: datetime) -> list[s
             number = report_outage(itsm, service, ci)
             clock.set(up)
             restore(itsm, number)
-            lines.append(f"{number}  {service:<15} down {down:%Y-%m-%d %H:%M} for {hours:g} h")
+            lines.append(f"{number}  {service:<15} down {down:%Y-%m-%d %H:%M %Z} for {hours:g} h")
     return lines
 
 
-def month_start(now: datetime, months_back: int) -> datetime:
-    year, month = divmod(now.year * 12 + now.month - 1 - months_back, 12)
-    return datetime(year, month + 1, 1, tzinfo=UTC)
+def month_start(now: datetime, months_back: int, zone: ZoneInfo = DESK_ZONE) -> datetime:
+    """The first moment of the month `months_back` before the one `now` is in, on `zone`'s
+    calendar (the moment is aware, in `zone`)."""
+    local = now.astimezone(zone)
+    year, month = divmod(local.year * 12 + local.month - 1 - months_back, 12)
+    return datetime(year, month + 1, 1, tzinfo=zone)
 
 
 def report_outage(itsm: Connector, service: str, ci: str | None = None, **fields: Any) -> str:

@@ -130,14 +130,18 @@ def run_procedure(
     now: datetime | None = None,
     trigger: str | None = None,
     connector: Connector | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> RunReport:
-    """Decide with the named procedure and apply the plan (or only plan it, for a dry run)."""
+    """Decide with the named procedure and apply the plan (or only plan it, for a dry run).
+
+    The procedure decides as of `now` (default: `clock()`); the executor stamps its audit
+    records with `clock`, which the demo replaces with its own."""
     spec = procedure(name)
     if spec.run is None:
         raise ConfigurationError(
             f"{name} runs on events, not on demand: {'; '.join(spec.triggers)}"
         )
-    moment = now or utcnow()
+    moment = now or clock()
     engine = open_engine(settings.database.url)
     try:
         with _connector(settings, connector) as c:
@@ -151,7 +155,9 @@ def run_procedure(
             check_against_itsm(settings, c, ctx.directory(), name)
             plan = spec.run(ctx)
             notifier = build_notifier(settings.notify, c)
-            report = Executor(c, engine, notifier=notifier).apply(plan, dry_run=dry_run)
+            report = Executor(c, engine, notifier=notifier, clock=clock).apply(
+                plan, dry_run=dry_run
+            )
             if not dry_run:
                 publish(plan, settings, moment)
             return report

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 
 from smpm.commands import reports_errors
+from smpm.demo_clock import DEFAULT_START
+
+
+class DemoMoment(click.ParamType):
+    """`--at`: an RFC 3339 time with its zone, or a date (the story then starts at the default
+    time of day, in UTC)."""
+
+    name = "TIME"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                return datetime.combine(day, DEFAULT_START.timetz())
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{text!r} is neither a date (2027-02-28) nor an RFC 3339 time", param, ctx)
+        if moment.tzinfo is None:
+            self.fail(f"{text!r} has no zone: add Z or an offset such as +01:00", param, ctx)
+        if not 1971 <= moment.year <= 9998:
+            self.fail(f"{text!r} is outside the years the demo can tell a story in", param, ctx)
+        return moment.astimezone(UTC)
 
 
 @click.command()
@@ -31,8 +57,16 @@ from smpm.commands import reports_errors
     show_default=True,
     help="Folder for the reports the demo writes (CSV and HTML); created if missing.",
 )
+@click.option(
+    "--at",
+    "start",
+    type=DemoMoment(),
+    default=DEFAULT_START.isoformat(),
+    show_default=True,
+    help="The moment the demo's own clock starts at (its story does not depend on today).",
+)
 @reports_errors
-def demo(platform: str, latency_ms: int, reports: Path) -> None:
+def demo(platform: str, latency_ms: int, reports: Path, start: datetime) -> None:
     """Run smpm end to end on the embedded sandbox ITSM (no server or credentials needed).
 
     Starts the sandbox with its demo organisation on a free loopback port and shows what the
@@ -41,4 +75,10 @@ def demo(platform: str, latency_ms: int, reports: Path) -> None:
     """
     from smpm.demo import run_demo
 
-    run_demo(click.echo, reports=reports.resolve(), platform=platform, latency_ms=latency_ms)
+    run_demo(
+        click.echo,
+        reports=reports.resolve(),
+        platform=platform,
+        latency_ms=latency_ms,
+        start=start,
+    )

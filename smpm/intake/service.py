@@ -74,7 +74,9 @@ def running(
     checkpointer = Checkpointer(engine) if sqlite else None
     metrics = IntakeMetrics(lambda: counts(engine))
     writer = GroupWriter(engine, clock, on_batch=metrics.observe_commit)
-    app = create_app(settings.serve, settings.hooks, engine, writer, metrics)
+    app = create_app(
+        settings.serve, settings.hooks, engine, writer, metrics, now=lambda: clock().timestamp()
+    )
     processor = None
     if handler is None:
         processor = Processor(settings, engine, connector_factory, clock)

@@ -1,25 +1,84 @@
-"""`smpm demo`, the first command of the quick start, runs end to end on both sandbox faces."""
+"""`smpm demo`, the first command of the quick start, runs end to end on both sandbox faces,
+and tells the same story on any day: it runs on a clock of its own, and at each fixed date of
+`tests/dates.py` its output differs from the default's only in dates, numbers and ids."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from smpm.cli import main
+from tests.dates import FIXED_DATES
 from tests.integration.conftest import PLATFORMS
 
 pytestmark = pytest.mark.integration
 
 
+def run_demo(platform: str, reports: Path, *at: str) -> str:
+    args = ["demo", "--platform", platform, "--reports", str(reports), *at]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+_IDS = re.compile(r"\b(?:run|id) [0-9a-f]{8}\b|^[0-9a-f]{8}(?= )", re.MULTILINE)
+_VARYING = [
+    (_IDS, "ID"),
+    (re.compile(r"\d+"), "N"),
+    (re.compile(r"\b(?:CET|CEST)\b"), "ZONE"),
+]
+
+
+def story(output: str, reports: Path) -> list[str]:
+    """The demo's output with what may differ between two days taken out: ids, numbers
+    (dates, figures, ports) and the report folder."""
+    text = output.replace(str(reports), "REPORTS")
+    for pattern, mask in _VARYING:
+        text = pattern.sub(mask, text)
+    return text.splitlines()
+
+
+@pytest.fixture(scope="module")
+def default_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, Path]]:
+    """Each platform's demo at its default start: the output and the reports folder."""
+    found = {}
+    for platform in PLATFORMS:
+        reports = tmp_path_factory.mktemp(f"default-{platform}") / "reports"
+        found[platform] = (run_demo(platform, reports), reports)
+    return found
+
+
+@pytest.mark.parametrize("moment", FIXED_DATES.values(), ids=FIXED_DATES.keys())
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_the_demo_shows_every_part_working(platform: str, tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    result = CliRunner().invoke(main, ["demo", "--platform", platform, "--reports", str(reports)])
-    out = result.output
-    assert result.exit_code == 0, out
+def test_the_demo_tells_the_same_story_at_every_fixed_date(
+    platform: str, moment: datetime, default_runs: dict[str, tuple[str, Path]], tmp_path: Path
+) -> None:
+    """At a month end, a year end, a DST change and on 29 February the demo decides what it
+    decides at its default start: only dates, figures and ids differ."""
+    output = run_demo(platform, tmp_path, "--at", moment.isoformat())
+    assert f"clock starts at {moment:%Y-%m-%d %H:%M} UTC" in output
+    assert story(output, tmp_path) == story(*default_runs[platform])
+
+
+def test_the_demo_refuses_a_moment_without_a_zone(tmp_path: Path) -> None:
+    """`--at` takes an RFC 3339 time with its zone or a date; a bare local time is refused."""
+    result = CliRunner().invoke(
+        main, ["demo", "--reports", str(tmp_path), "--at", "2027-01-31T10:00"]
+    )
+    assert result.exit_code == 2
+    assert "has no zone" in result.output
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_the_demo_shows_every_part_working(
+    platform: str, default_runs: dict[str, tuple[str, Path]]
+) -> None:
+    out, reports = default_runs[platform]
     assert "ITSM writes during the dry run: 0" in out
     assert re.search(r"P2 routing again.*\n\d+ action\(s\) skipped, 0 applied; ITSM writes: 0", out)
     # Event Management P1 through the webhook service: one decision per stored event.
