@@ -158,6 +158,11 @@ class ProblemInvestigation(_Ticket):
 
     status: ProblemStatus | None = None
     investigation_driver: str | None = None
+    # The symptom, as incident requests are categorised: what tells a like incident from another
+    # (Problem Management P4's recurrence, Incident Management P4's related problem).
+    operational_category_1: str | None = None
+    operational_category_2: str | None = None
+    operational_category_3: str | None = None
     problem_coordinator: str | None = None
     coordinator_group: str | None = None
     workaround: str | None = None
