@@ -6,7 +6,9 @@ a record) is retried only when the server cannot have acted on it: connection re
 Other failures of a POST surface at once; the executor replays them under their idempotency key.
 
 Nothing here logs headers or bodies, so tokens and passwords cannot reach the logs; URLs are logged
-without their query string values.
+without their query string values. `HttpOptions.on_call`, when given, hears every attempt (method,
+URL without its query, status, seconds): the runtime's metrics plug in there, so this package
+never imports them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from connector.errors import TLSError, Unavailable
 
 log = logging.getLogger("smpm.http")
 
+CallObserver = Callable[[str, str, str, float], None]
+"""Told of each HTTP attempt: method, URL without query, status ('error' without an answer),
+seconds it took."""
+
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 SAFE_POST_STATUS = frozenset({429, 503})
 
@@ -53,6 +59,7 @@ class HttpOptions:
     ca_bundle: Path | None = None
     user_agent: str = "smpm/0.1"
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    on_call: CallObserver | None = field(default=None, repr=False, compare=False)
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -178,7 +185,9 @@ def send(
     # ca_bundle (or verify_tls = false) without a word on machines that set them.
     kwargs.setdefault("verify", options.verify)
     try:
-        response: requests.Response = retrying(_request, session, method, url, **kwargs)
+        response: requests.Response = retrying(
+            _request, session, method, url, options.on_call, **kwargs
+        )
     except requests.exceptions.SSLError as exc:
         raise TLSError(
             f"TLS verification failed for {safe_url(url)}: {_short(exc)}; set ca_bundle to your "
@@ -192,16 +201,24 @@ def send(
     return response
 
 
-def _request(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+def _request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    on_call: CallObserver | None,
+    **kwargs: Any,
+) -> requests.Response:
     started = time.perf_counter()
-    response = session.request(method, url, **kwargs)
-    log.debug(
-        "%s %s -> %s in %.1f ms",
-        method,
-        safe_url(url),
-        response.status_code,
-        (time.perf_counter() - started) * 1000,
-    )
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.exceptions.RequestException:
+        if on_call is not None:
+            on_call(method, safe_url(url), "error", time.perf_counter() - started)
+        raise
+    seconds = time.perf_counter() - started
+    log.debug("%s %s -> %s in %.1f ms", method, safe_url(url), response.status_code, seconds * 1e3)
+    if on_call is not None:
+        on_call(method, safe_url(url), str(response.status_code), seconds)
     return response
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from connector.codec import load_platform_mapping
 from connector.errors import ConfigurationError
+from connector.http import CallObserver
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
 from connector.servicenow_auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
+from smpm.intake.metrics import observe_itsm_call
 from smpm.settings import Settings
 
 
@@ -33,7 +37,7 @@ def open_connector(settings: Settings) -> RemedyConnector | ServiceNowConnector:
             password=section.password_value(),
             auth_string=section.auth_string,
             page_size=section.page_size,
-            http=section.http.options(),
+            http=section.http.options(on_call=call_observer("remedy", str(section.url))),
         )
         return RemedyConnector(options, mapping)
     if settings.platform == "servicenow":
@@ -72,5 +76,32 @@ def servicenow_options(settings: Settings) -> ServiceNowOptions:
         page_size=section.page_size,
         batch_size=section.batch_size,
         sla_warning_percent=section.sla_warning_percent,
-        http=section.http.options(),
+        http=section.http.options(on_call=call_observer("servicenow", str(section.url))),
     )
+
+
+def call_observer(platform: str, base_url: str) -> CallObserver:
+    """Each call of a connector to `base_url`, reported to `smpm_itsm_call_seconds`."""
+    root = urlsplit(base_url).path.rstrip("/")
+
+    def observe(method: str, url: str, status: str, seconds: float) -> None:
+        path = urlsplit(url).path.removeprefix(root)
+        observe_itsm_call(platform, method, resource_of(path), status, seconds)
+
+    return observe
+
+
+def resource_of(path: str) -> str:
+    """What a call is about, for a metric label: the form or table ('HPD:Help Desk',
+    'incident'), else the endpoint below `/api/` ('jwt/login', 'batch', 'oauth_token.do').
+    Record ids are left out, so the labels stay as few as the forms and tables."""
+    parts = [unquote(p) for p in path.strip("/").split("/") if p]
+    if parts[:4] == ["api", "arsys", "v1", "entry"] and len(parts) > 4:
+        return parts[4]
+    if parts[:3] == ["api", "now", "table"] and len(parts) > 3:
+        return parts[3]
+    if parts[:2] == ["api", "now"]:
+        parts = [p for p in parts[2:] if p not in ("v1", "v2")]
+    elif parts[:1] == ["api"]:
+        parts = parts[1:]
+    return "/".join(parts[:2]) or "/"

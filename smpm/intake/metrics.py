@@ -1,10 +1,32 @@
-"""Prometheus metrics of the webhook service, in a registry of its own (one per app)."""
+"""Prometheus metrics of the webhook service, in a registry of its own (one per app).
+
+`smpm_itsm_call_seconds` is the exception: ITSM calls are made by every part of the process (the
+event workers, scheduled runs, `smpm run`), through connectors opened by `smpm.platforms`, which
+report each HTTP attempt here (`HttpOptions.on_call`). So the histogram is one per process, and
+every app's registry shows it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+ITSM_CALLS = Histogram(
+    "smpm_itsm_call_seconds",
+    "ITSM API calls (each HTTP attempt) by platform, method, form or table, and status",
+    ["platform", "method", "resource", "status"],
+    registry=None,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+def observe_itsm_call(
+    platform: str, method: str, resource: str, status: str, seconds: float
+) -> None:
+    """One ITSM call: `resource` is the form or table ('HPD:Help Desk', 'incident') or the
+    endpoint ('jwt/login'); `status` the HTTP status, or 'error' when nothing answered."""
+    ITSM_CALLS.labels(platform, method, resource, status).observe(seconds)
 
 
 class IntakeMetrics:
@@ -47,13 +69,8 @@ class IntakeMetrics:
             ["endpoint"],
             registry=r,
         )
-        self.itsm_latency = Histogram(
-            "smpm_itsm_call_seconds",
-            "ITSM API call latency",
-            ["method", "status"],
-            registry=r,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
+        r.register(ITSM_CALLS)
+        self.itsm_latency = ITSM_CALLS
         self.commit_size = Histogram(
             "smpm_intake_commit_events",
             "Events stored per group commit",
@@ -73,9 +90,6 @@ class IntakeMetrics:
     def observe_commit(self, events: int, seconds: float) -> None:
         self.commit_size.observe(events)
         self.commit_latency.observe(seconds)
-
-    def observe_call(self, method: str, status: int, seconds: float) -> None:
-        self.itsm_latency.labels(method, str(status)).observe(seconds)
 
 
 def _status_reader(counts: Callable[[], dict[str, int]], status: str) -> Callable[[], float]:
