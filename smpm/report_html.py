@@ -14,6 +14,7 @@ from procedures.charts import ChartedReport
 from procedures.event.report import Cell, ReportTable
 from smpm.report_charts import render_charts
 from smpm.report_trends import render_trends
+from smpm.store import utcnow
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1d2733; }
@@ -39,22 +40,28 @@ BAR_HEIGHT, GAP, LABEL_WIDTH, BAR_WIDTH = 18, 6, 260, 360
 PROSE = 40  # characters: longer cell texts get a column wide enough to read
 
 
-def render_html(report: ReportTable, written_at: datetime) -> str:
-    """The page for `report`; `written_at` is shown in the footer."""
+def render_html(report: ReportTable, as_of: datetime, written_at: datetime | None = None) -> str:
+    """The page for `report`, whose figures are counted up to `as_of`; the footer says that
+    moment and, apart from it, when the page was written (`written_at`, default: now)."""
+    written = utcnow() if written_at is None else written_at
+    period = str(report.period)
+    if f"{as_of:%Y%m%d%H%M}" != f"{report.period.end:%Y%m%d%H%M}":
+        period += f", as of {as_of:%Y-%m-%d %H:%M} UTC"
+    footer = f"As of {as_of:%Y-%m-%d %H:%M} UTC. Written by smpm at {written:%Y-%m-%d %H:%M} UTC."
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(report.title)}: {escape(str(report.period))}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{escape(report.title)}</h1>",
-        f'<p class="period">{escape(str(report.period))}</p>',
+        f'<p class="period">{escape(period)}</p>',
         f"<p>{escape(report.intro)}</p>",
         _figures(report),
         _chart(report),
         render_trends(report) if isinstance(report, TrendReport) else "",
         render_charts(report) if isinstance(report, ChartedReport) else "",
         _table(report),
-        f"<footer><p>Written by smpm at {written_at:%Y-%m-%d %H:%M} UTC.</p></footer>",
+        f"<footer><p>{footer}</p></footer>",
         "</body></html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"

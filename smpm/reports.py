@@ -3,8 +3,13 @@
 The reviews (`procedures.event.review`) decide from data; this module does their I/O: it reads the
 period's monitoring events from the intake store, hands them (and a connector, for the outage
 review's incident requests) to the procedure, and writes the report it returns to `[reports]
-folder` as `<kind>_<period>.csv` and `.html`. A report of the same kind and period is replaced.
-The tracking procedures' overviews and the SLA review (`report_now`) carry their own data.
+folder` as `<kind>_<period>.csv` and `.html`. The tracking procedures' overviews and the SLA
+review (`report_now`) carry their own data.
+
+A report whose figures are counted up to a moment other than its period's end (a period under
+way, or a term reviewed after it ended) also names that moment: `<kind>_<period>_asof<moment>`.
+So a report as of another date (`--at`) is written beside the current one, never over it; only a
+report of the same kind, period and moment is replaced.
 """
 
 from __future__ import annotations
@@ -42,7 +47,11 @@ from smpm.store import open_engine, utcnow
 
 REVIEWS = {"events": EVENT_REVIEW, "outages": OUTAGE_REVIEW}
 MONITORING_ENDPOINTS = ("events", "alertmanager")
-_STEM = re.compile(r"^(?P<kind>[a-z-]+)_(?P<start>\d{8}T\d{4}Z)-(?P<end>\d{8}T\d{4}Z)$")
+STAMP = "%Y%m%dT%H%MZ"
+_STEM = re.compile(
+    r"^(?P<kind>[a-z-]+)_(?P<start>\d{8}T\d{4}Z)-(?P<end>\d{8}T\d{4}Z)"
+    r"(?:_asof(?P<as_of>\d{8}T\d{4}Z))?$"
+)
 # Spreadsheets run cells starting with these as formulas; a leading ' keeps them text.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,8 +60,9 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 class WrittenReport:
     kind: str
     period: str
+    as_of: datetime  # the moment its figures are counted up to
     files: tuple[Path, ...]
-    modified: datetime
+    modified: datetime  # when it was written
 
 
 def stored_events(engine: Engine, window: Period) -> list[StoredEvent]:
@@ -85,6 +95,7 @@ def review(
     days: float | None = None,
     now: datetime | None = None,
     connector: Connector | None = None,
+    written_at: datetime | None = None,
 ) -> tuple[ReviewPlan, list[Path]]:
     """Run one review for the `days` before `now` and write its report; returns both."""
     moment = now or utcnow()
@@ -101,7 +112,7 @@ def review(
     with _connector(settings, connector) as c:
         trigger = f"review:{period.label}"
         plan = run(ReviewContext(c, config, moment, trigger, period=period, events=events))
-    return _written(settings, name, plan, moment)
+    return _written(settings, name, plan, moment, written_at)
 
 
 def report_now(
@@ -110,6 +121,7 @@ def report_now(
     *,
     now: datetime | None = None,
     connector: Connector | None = None,
+    written_at: datetime | None = None,
 ) -> tuple[ReviewPlan, list[Path]]:
     """Run a procedure whose plan carries its report (Availability Tracking, Capacity Tracking,
     SLA Review) as of `now` and write the report; its actions are not applied (`smpm run NAME`
@@ -119,28 +131,43 @@ def report_now(
     assert run is not None
     with _connector(settings, connector) as c:
         plan = run(Context(c, settings.procedures(), moment, f"review:{moment.isoformat()}"))
-    return _written(settings, name, plan, moment)
+    return _written(settings, name, plan, moment, written_at)
 
 
 def _written(
-    settings: Settings, name: str, plan: object, moment: datetime
+    settings: Settings,
+    name: str,
+    plan: object,
+    moment: datetime,
+    written_at: datetime | None,
 ) -> tuple[ReviewPlan, list[Path]]:
     """The plan and the files its report was written to (a review must carry one)."""
     if not isinstance(plan, ReviewPlan) or plan.report is None:
         raise ConfigurationError(f"{name} returned no report")
-    return plan, write_report(plan.report, settings.reports.folder, moment)
+    return plan, write_report(plan.report, settings.reports.folder, moment, written_at)
 
 
-def write_report(report: ReportTable, folder: Path, written_at: datetime) -> list[Path]:
-    """`<folder>/<kind>_<period>.csv` and `.html`, each written whole or not at all."""
+def write_report(
+    report: ReportTable, folder: Path, as_of: datetime, written_at: datetime | None = None
+) -> list[Path]:
+    """`<folder>/<stem>.csv` and `.html` (`report_stem`), each written whole or not at all;
+    `as_of` is the moment the figures are counted up to, `written_at` (default: now) when."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(f"reports.folder: cannot create {str(folder)!r}: {exc}") from None
-    paths = [folder / f"{report.stem}.csv", folder / f"{report.stem}.html"]
+    stem = report_stem(report, as_of)
+    paths = [folder / f"{stem}.csv", folder / f"{stem}.html"]
     _write(paths[0], render_csv(report))
-    _write(paths[1], render_html(report, written_at))
+    _write(paths[1], render_html(report, as_of, written_at or utcnow()))
     return paths
+
+
+def report_stem(report: ReportTable, as_of: datetime) -> str:
+    """Kind and period, and the as-of moment when it is not the period's end."""
+    if f"{as_of:{STAMP}}" == f"{report.period.end:{STAMP}}":
+        return report.stem
+    return f"{report.stem}_asof{as_of:{STAMP}}"
 
 
 def render_csv(report: ReportTable) -> str:
@@ -179,7 +206,9 @@ def list_reports(folder: Path) -> list[WrittenReport]:
         found.append(
             WrittenReport(
                 kind=match["kind"],
-                period=f"{_day(match['start'])} to {_day(match['end'])}",
+                period=f"{_moment(match['start']):%Y-%m-%d %H:%M} to "
+                f"{_moment(match['end']):%Y-%m-%d %H:%M}",
+                as_of=_moment(match["as_of"] or match["end"]),
                 files=tuple(sorted(files)),
                 modified=datetime.fromtimestamp(modified, UTC),
             )
@@ -187,8 +216,8 @@ def list_reports(folder: Path) -> list[WrittenReport]:
     return sorted(found, key=lambda r: (r.modified, r.kind), reverse=True)
 
 
-def _day(stamp: str) -> str:
-    return datetime.strptime(stamp, "%Y%m%dT%H%MZ").strftime("%Y-%m-%d %H:%M")
+def _moment(stamp: str) -> datetime:
+    return datetime.strptime(stamp, STAMP).replace(tzinfo=UTC)
 
 
 @contextmanager

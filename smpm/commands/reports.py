@@ -3,12 +3,14 @@ files."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from pathlib import Path
 
 import click
 
-from smpm.commands import CliState, reports_errors
+from smpm.commands import CliState, UtcMoment, reports_errors
 from smpm.render import findings_table, table
+from smpm.store import utcnow
 
 DAYS = click.option(
     "--days",
@@ -50,8 +52,9 @@ def review_outages(state: CliState, days: float | None) -> None:
 
 AT = click.option(
     "--at",
-    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
-    help="As of this moment, in UTC (default: now), e.g. 2026-12-01.",
+    type=UtcMoment(),
+    help=f"As of this moment (default: now). {UtcMoment.HELP} The files name it, so a report "
+    "as of another moment never replaces the current one.",
 )
 
 
@@ -89,19 +92,27 @@ def review_sla(state: CliState, at: datetime | None) -> None:
 def _report_now(state: CliState, name: str, at: datetime | None) -> None:
     from smpm.reports import report_now
 
-    moment = at.replace(tzinfo=UTC) if at else None
-    plan, paths = report_now(state.settings(), name, now=moment)
-    click.echo(findings_table(plan))
-    for path in paths:
-        click.echo(f"wrote {path}")
+    written = utcnow()
+    moment = at or written
+    plan, paths = report_now(state.settings(), name, now=moment, written_at=written)
+    _echo_written(findings_table(plan), moment, written, paths)
 
 
 def _write(state: CliState, which: str, days: float | None) -> None:
     from smpm.reports import REVIEWS
     from smpm.reports import review as run_review
 
-    plan, paths = run_review(state.settings(), REVIEWS[which], days=days)
-    click.echo(findings_table(plan))
+    written = utcnow()
+    plan, paths = run_review(
+        state.settings(), REVIEWS[which], days=days, now=written, written_at=written
+    )
+    _echo_written(findings_table(plan), written, written, paths)
+
+
+def _echo_written(findings: str, as_of: datetime, written: datetime, paths: list[Path]) -> None:
+    """The findings, then the moment they describe and, apart, when they were written."""
+    click.echo(findings)
+    click.echo(f"as of {as_of:%Y-%m-%d %H:%M} UTC, written at {written:%Y-%m-%d %H:%M} UTC")
     for path in paths:
         click.echo(f"wrote {path}")
 
@@ -120,11 +131,12 @@ def reports(state: CliState) -> None:
         return
     click.echo(
         table(
-            ("kind", "period (UTC)", "written (UTC)", "files"),
+            ("kind", "period (UTC)", "as of (UTC)", "written (UTC)", "files"),
             (
                 (
                     r.kind,
                     r.period,
+                    f"{r.as_of:%Y-%m-%d %H:%M}",
                     f"{r.modified:%Y-%m-%d %H:%M}",
                     ", ".join(str(f) for f in r.files),
                 )

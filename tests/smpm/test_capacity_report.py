@@ -110,8 +110,8 @@ def test_the_review_writes_the_overview_and_registers_nothing(tmp_path: Path) ->
     itsm = fake()
     plan, paths = report_now(settings(tmp_path), "capacity.tracking", now=NOW, connector=itsm)
     assert [p.name for p in paths] == [
-        "capacity-tracking_20261102T0000Z-20261123T0000Z.csv",
-        "capacity-tracking_20261102T0000Z-20261123T0000Z.html",
+        "capacity-tracking_20261102T0000Z-20261123T0000Z_asof20261125T1000Z.csv",
+        "capacity-tracking_20261102T0000Z-20261123T0000Z_asof20261125T1000Z.html",
     ]
     [row] = csv.DictReader(io.StringIO(paths[0].read_text(encoding="utf-8")))
     assert (row["2026-11-16"], row["2026-11-23"], row["state"]) == ("78.0", "86.0", "above warning")

@@ -74,9 +74,9 @@ def test_the_overview_is_written_as_csv_and_a_self_contained_page(tmp_path: Path
     fake = itsm()
     plan, paths = report_now(settings_for(tmp_path), TRACKING, now=NOW, connector=fake)
     assert [p.name for p in paths] == [
-        "availability-tracking_20261001T0000Z-20270101T0000Z.csv",
-        "availability-tracking_20261001T0000Z-20270101T0000Z.html",
-    ]
+        "availability-tracking_20261001T0000Z-20270101T0000Z_asof20261202T1000Z.csv",
+        "availability-tracking_20261001T0000Z-20270101T0000Z_asof20261202T1000Z.html",
+    ]  # figures counted up to NOW, within periods that run on: the name says how far
     rows = list(csv.DictReader(io.StringIO(paths[0].read_text(encoding="utf-8"))))
     november = [r for r in rows if r["period"] == "2026-11" and r["service"] == "Online Banking"]
     assert [(r["sla"], r["outage_hours"], r["outages"], r["verdict"]) for r in november] == [
@@ -93,7 +93,7 @@ def test_the_sla_review_is_written_and_both_are_listed(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     report_now(settings, TRACKING, now=NOW, connector=itsm())
     _, paths = report_now(settings, SLA_REVIEW, now=at("2027-01-05 09:00"), connector=itsm())
-    assert paths[0].name == "sla-review_20261001T0000Z-20270101T0000Z.csv"
+    assert paths[0].name == "sla-review_20261001T0000Z-20270101T0000Z_asof20270105T0900Z.csv"
     found = {r.kind: r for r in list_reports(settings.reports.folder)}
     assert set(found) == {"availability-tracking", "sla-review"}
     assert found["sla-review"].period == "2026-10-01 00:00 to 2027-01-01 00:00"
@@ -184,3 +184,52 @@ def test_the_review_commands_write_the_reports(cli_config: Path) -> None:
     assert "1 of 1 SLTs violated" in sla.output
     listed = runner.invoke(main, ["--config", str(cli_config), "reports"])
     assert "availability-tracking" in listed.output and "sla-review" in listed.output
+
+
+EARLIER = at("2026-12-01 00:00")  # the same tracking periods as NOW, counted a day less far
+WRITTEN = at("2027-03-04 05:06")  # when the files are really written
+
+
+def test_a_report_as_of_another_moment_never_replaces_the_current_one(tmp_path: Path) -> None:
+    """The files name the moment the figures are counted up to, so `--at` a past date writes
+    beside the current report instead of over it."""
+    settings = settings_for(tmp_path)
+    _, current = report_now(settings, TRACKING, now=NOW, connector=itsm())
+    kept = [p.read_text(encoding="utf-8") for p in current]
+    _, earlier = report_now(settings, TRACKING, now=EARLIER, connector=itsm())
+    assert [p.name for p in current] == [
+        f"availability-tracking_20261001T0000Z-20270101T0000Z_asof20261202T1000Z{ext}"
+        for ext in (".csv", ".html")
+    ]
+    assert [p.name for p in earlier] == [
+        f"availability-tracking_20261001T0000Z-20270101T0000Z_asof20261201T0000Z{ext}"
+        for ext in (".csv", ".html")
+    ]
+    assert [p.read_text(encoding="utf-8") for p in current] == kept
+    listed = sorted((r.as_of, r.kind) for r in list_reports(settings.reports.folder))
+    assert listed == [(EARLIER, "availability-tracking"), (NOW, "availability-tracking")]
+
+
+def test_the_page_says_as_of_when_and_written_when_apart(tmp_path: Path) -> None:
+    """'as of' is the moment the figures describe; 'written' is when smpm wrote them."""
+    _, paths = report_now(
+        settings_for(tmp_path), TRACKING, now=EARLIER, connector=itsm(), written_at=WRITTEN
+    )
+    page = paths[1].read_text(encoding="utf-8")
+    footer = page[page.index("<footer>") :]
+    assert "As of 2026-12-01 00:00 UTC" in footer
+    assert "Written by smpm at 2027-03-04 05:06 UTC" in footer
+    assert "as of 2026-12-01 00:00 UTC" in page[: page.index("<footer>")]
+
+
+def test_the_command_prints_as_of_and_written_apart(
+    cli_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`smpm review availability --at DATE` says what moment it describes and when it wrote."""
+    monkeypatch.setattr("smpm.commands.reports.utcnow", lambda: WRITTEN)
+    base = ["--config", str(cli_config), "review", "availability"]
+    result = CliRunner().invoke(main, [*base, "--at", "2026-12-01"])
+    assert result.exit_code == 0, result.output
+    assert "as of 2026-12-01 00:00 UTC, written at 2027-03-04 05:06 UTC" in result.output
+    listed = CliRunner().invoke(main, ["--config", str(cli_config), "reports"])
+    assert "2026-12-01 00:00" in listed.output and "as of (UTC)" in listed.output
