@@ -171,20 +171,46 @@ class RecordStatus(StrEnum):
 
 
 class RelationType(StrEnum):
-    """How two records are linked (SMPM: 'linked to', 'caused by', 'depends on')."""
+    """How two records are linked (SMPM: 'linked to', 'caused by', 'depends on'); OTHER is a
+    link of a type the mapping does not know, read but never written."""
 
     RELATED_TO = "related_to"
     CAUSED_BY = "caused_by"
     CAUSES = "causes"
     DUPLICATE_OF = "duplicate_of"
+    ORIGINAL_OF = "original_of"
+    RESOLVED_BY = "resolved_by"
+    RESOLVES = "resolves"
     IMPACTS = "impacts"
     DEPENDS_ON = "depends_on"
+    OTHER = "other"
+
+    @property
+    def inverse(self) -> RelationType | None:
+        """The same link seen from the other record (Remedy writes it there too), if SMPM
+        has a name for it: 'caused by' seen from the cause is 'causes'."""
+        return _INVERSE.get(self)
+
+
+_PAIRS = (
+    (RelationType.CAUSED_BY, RelationType.CAUSES),
+    (RelationType.DUPLICATE_OF, RelationType.ORIGINAL_OF),
+    (RelationType.RESOLVED_BY, RelationType.RESOLVES),
+)
+_INVERSE = {
+    RelationType.RELATED_TO: RelationType.RELATED_TO,
+    **dict(_PAIRS),
+    **{b: a for a, b in _PAIRS},
+}
 
 
 class NoteType(StrEnum):
+    """What a note is; OTHER is a note of a type the mapping does not know (read, never written)."""
+
     GENERAL = "general"
     WORKING_LOG = "working_log"
     CUSTOMER_COMMUNICATION = "customer_communication"
+    OTHER = "other"
 
 
 class ArticleStatus(StrEnum):

@@ -4,20 +4,80 @@ Work logs live on `HPD:WorkLog`, `PBM:Investigation WorkLog`, ... keyed by the p
 relations are association rows on `HPD:Associations`, `PBM:Investigation Associations`, ...
 naming the related record and its form [reference 4.4, 4.7]. A layout turns SMPM work notes and
 relations into those rows and back, using the mapping's `parents` and `sources` tables.
+
+Sites and versions add labels to the note and association type selections, and ITSM writes each
+association twice, the related record's row with the reciprocal type ("Caused" for "Caused By",
+"Original of" for "Duplicate of", "Resolved" for "Resolved by") [4.4]. So a label the mapping
+does not know reads as `other` instead of failing a listing, and a filter on a type asks for
+every label that reads as it (`TypeLabels`), so a filter and a listing agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connector.entities import RecordKind, Relation, WorkNote
-from connector.errors import ConfigurationError, InvalidResponse
-from connector.filters import Filter, bind
-from mappings.loader import ParentForm, RelationSource
+from connector.enums import NoteType, RelationType
+from connector.errors import ConfigurationError
+from connector.filters import And, Comparison, Filter, In, Not, Op, Or, any_of, bind
+from mappings.loader import ParentForm, PlatformMapping, RelationSource
 
 if TYPE_CHECKING:
     from connector.remedy import RemedyConnector
+
+OTHER = "other"  # NoteType.OTHER, RelationType.OTHER: a label the mapping does not know
+
+
+class TypeLabels:
+    """The labels of one type selection (work log type, association type) by the SMPM value
+    each reads as, read aliases included."""
+
+    def __init__(self, mapping: PlatformMapping, table: str) -> None:
+        self.source = mapping.source
+        self.table = table
+        self.reverse = mapping.reverse(table)  # label -> SMPM value
+
+    def read(self, label: Any) -> str:
+        """The SMPM value of a stored label: `other` for one the mapping does not know."""
+        return self.reverse.get(str(label), OTHER)
+
+    def condition(self, field: str, values: tuple[Any, ...]) -> Filter:
+        """`field` holds a label that reads as one of `values` (other: no label the mapping
+        knows), in platform names and labels."""
+        wanted = {str(getattr(v, "value", v)) for v in values}
+        named = tuple(label for label, value in self.reverse.items() if value in wanted)
+        parts: list[Filter] = [In(field, named)] if named else []
+        if OTHER in wanted:
+            parts.append(Not(In(field, tuple(self.reverse))))
+        if not parts:
+            raise ConfigurationError(
+                f"{self.source}: enums.{self.table}: no label for {', '.join(sorted(wanted))}"
+            )
+        return any_of(*parts)
+
+
+def translate_types(
+    where: Filter,
+    types: Mapping[str, TypeLabels],
+    name: Callable[[str], str],
+    value: Callable[[str, Any], Any],
+) -> Filter:
+    """`where` in platform names and values, with each (in)equality on a typed field asking for
+    every label of the type, so the filter selects exactly the rows that read as it."""
+    if isinstance(where, And):
+        return And(tuple(translate_types(p, types, name, value) for p in where.parts))
+    if isinstance(where, Or):
+        return Or(tuple(translate_types(p, types, name, value) for p in where.parts))
+    if isinstance(where, Not):
+        return Not(translate_types(where.part, types, name, value))
+    labels = types.get(getattr(where, "field", ""))
+    if labels is not None and isinstance(where, Comparison) and where.op in (Op.EQ, Op.NE):
+        found = labels.condition(name(where.field), (where.value,))
+        return found if where.op is Op.EQ else Not(found)
+    if labels is not None and isinstance(where, In):
+        return labels.condition(name(where.field), where.values)
+    return where.translate(name, value)
 
 
 class NoteLayout:
@@ -38,6 +98,8 @@ class NoteLayout:
             **self.parent.fields,
             "parent_id": self.parent.parent_field,
         }
+        table = self.codec.spec.enums.get("note_type")
+        self.types = {} if table is None else {"note_type": TypeLabels(connector.mapping, table)}
 
     def name(self, smpm: str) -> str:
         if smpm not in self.names:
@@ -48,7 +110,7 @@ class NoteLayout:
         return list(dict.fromkeys(self.names.values()))
 
     def translate(self, where: Filter) -> Filter:
-        return where.translate(self.name, self._value)
+        return translate_types(where, self.types, self.name, self._value)
 
     def _value(self, smpm: str, value: Any) -> Any:
         return self.codec.encode_value(smpm, value) if smpm in self.codec.spec.enums else value
@@ -70,12 +132,23 @@ class NoteLayout:
             for k, p in self.names.items()
             if k in self.codec.spec.fields
         }
+        extra: dict[str, Any] = {}
+        type_field = self.codec.spec.fields.get("note_type")
+        if type_field and self._unknown_type(as_default.get(type_field)):
+            as_default[type_field] = None
+            extra["note_type"] = NoteType.OTHER
         return self.codec.decode(  # type: ignore[return-value]
             as_default,
             f"{self.parent.form} entry",
             parent_kind=self.kind,
             parent_id=str(values.get(self.parent.parent_field)),
+            **extra,
         )
+
+    def _unknown_type(self, label: Any) -> bool:
+        """A Work Log Type the mapping does not know (a site's own, a newer version's)."""
+        known = self.types.get("note_type")
+        return known is not None and label not in (None, "") and known.read(label) == OTHER
 
 
 class RelationLayout:
@@ -99,6 +172,7 @@ class RelationLayout:
         self.kind_by_form = {k.base_form: n for n, k in self.mapping.kinds.items() if k.base_form}
         if self.source.target_form_field:  # the target's form says its kind
             self.names["target_kind"] = self.source.target_form_field
+        self.types = {"relation_type": TypeLabels(self.mapping, self.source.type_enum)}
 
     def name(self, smpm: str) -> str:
         if smpm not in self.names:
@@ -110,7 +184,7 @@ class RelationLayout:
         return [*self.names.values(), *extra]
 
     def translate(self, where: Filter) -> Filter:
-        return where.translate(self.name, self._value)
+        return translate_types(where, self.types, self.name, self._value)
 
     def _value(self, smpm: str, value: Any) -> Any:
         if smpm == "relation_type":
@@ -161,14 +235,11 @@ class RelationLayout:
             values.get(self.source.target_form_field) if self.source.target_form_field else None
         )
         target_kind = self.kind_by_form.get(str(target_form), self.kind.value)
-        label = values.get(self.source.type_field)
-        relation_type = self.mapping.from_platform(self.source.type_enum, str(label))
-        if relation_type is None:
-            raise InvalidResponse(f"{self.source.form}: unknown association type {label!r}")
+        relation_type = self.types["relation_type"].read(values.get(self.source.type_field))
         return Relation(
             source_kind=self.kind,
             source_id=str(values.get(self.source.source_field)),
             target_kind=RecordKind(target_kind),
             target_id=str(values.get(self.source.target_field)),
-            relation_type=relation_type,  # type: ignore[arg-type]
+            relation_type=RelationType(relation_type),
         )
