@@ -191,12 +191,28 @@ def explain_record(
     spec = procedure(name)
     if spec.explain is None:
         raise ConfigurationError(
-            f"{name} has no per-record explanation; try `smpm run {name} --dry-run`"
+            f"{name} has no per-record explanation; {instead_of_explain(name)}"
         )
     with _connector(settings, connector) as c:
         return spec.explain(
             Context(c, settings.procedures(), now or utcnow(), f"explain:{record_id}"), record_id
         )
+
+
+def instead_of_explain(name: str) -> str:
+    """A command that shows why `name` decides as it does, for a procedure that cannot explain
+    one record; it must work as typed, so a procedure that runs only on events (Event
+    Handling) or only as a review is not sent to `smpm run`."""
+    spec = procedure(name)
+    if spec.run is None:
+        return (
+            f"it decides each event as it arrives ({'; '.join(spec.triggers)}): `smpm events` "
+            "lists the stored events and how each was decided"
+        )
+    review = next((t for t in spec.triggers if t.startswith("smpm review ")), None)
+    if review is not None:
+        return f"`{review}` writes its report with its findings and changes nothing in the ITSM"
+    return f"`smpm run {name} --dry-run` shows what it would do and why, and writes nothing"
 
 
 @contextmanager
