@@ -65,14 +65,21 @@ class Similarity:
     categories: tuple[str | None, ...] = ()
 
     @classmethod
-    def of(cls, incident: IncidentRequest, tiers: int) -> Similarity | None:
-        """None when the request names neither a CI nor a service."""
-        cats = tuple(getattr(incident, f"operational_category_{n}") for n in range(1, tiers + 1))
-        if incident.ci:
-            return cls("ci", incident.ci, cats)
-        if incident.service:
-            return cls("service", incident.service, cats)
+    def of(cls, record: IncidentRequest | ProblemInvestigation, tiers: int) -> Similarity | None:
+        """What requests alike this one (or like this problem's symptom) share; None when it
+        names neither a CI nor a service."""
+        cats = tuple(getattr(record, f"operational_category_{n}") for n in range(1, tiers + 1))
+        if record.ci:
+            return cls("ci", record.ci, cats)
+        if record.service:
+            return cls("service", record.service, cats)
         return None
+
+    @property
+    def names_a_symptom(self) -> bool:
+        """Whether it says which requests on its CI or service are alike: its first compared
+        tier is set, or no tier is compared (the settings say the CI or service is enough)."""
+        return not self.categories or bool(self.categories[0])
 
     def filter(self) -> Filter:
         """Requests alike this one; a tier the model request left empty is not compared."""

@@ -10,9 +10,12 @@ The change that implements a structural solution: Remedy keeps problem <-> chang
 on `PBM:Investigation Associations` (the row the ITSM writes on the problem's side when the
 change is related to the problem, from either side); ServiceNow keeps it in the problem's `rfc`
 reference ("Change request"), mapped as `[kinds.relation.sources.problem]` in
-mappings/servicenow.toml. Both read as relations `within` problem whose target is a change. A
-change related only to a known error (Remedy) is not seen: relate it to the problem
-investigation too.
+mappings/servicenow.toml. Both read as relations `within` problem whose target is a change. Only
+a relation of a `SOLUTION` type names the structural solution: a Remedy association saying the
+problem investigation was "Caused By" the change (or "Caused" it) names the change that brought
+the problem, not the one that fixes it. (ServiceNow's `rfc` reads as related_to; the change an
+incident was caused by, `incident.caused_by`, is not a problem's relation at all.) A change
+related only to a known error (Remedy) is not seen: relate it to the problem investigation too.
 
 Ids are asked `IDS_PER_QUERY` at a time (an OR-query per chunk), never one query per record.
 """
@@ -23,7 +26,7 @@ from collections.abc import Iterable, Iterator
 
 from connector.base import Connector, E
 from connector.entities import RecordKind, Relation
-from connector.enums import ChangeStatus
+from connector.enums import ChangeStatus, RelationType
 from connector.filters import Field as F
 from connector.filters import Filter
 
@@ -33,6 +36,8 @@ PROBLEM = RecordKind.PROBLEM
 IMPLEMENTED = (ChangeStatus.COMPLETED, ChangeStatus.CLOSED)
 NOT_IMPLEMENTED = (ChangeStatus.CANCELLED, ChangeStatus.REJECTED)
 ENDED = (*IMPLEMENTED, *NOT_IMPLEMENTED)
+# How a problem investigation is related to the change implementing its structural solution.
+SOLUTION = frozenset({RelationType.RELATED_TO})
 
 
 def chunks(ids: Iterable[str], size: int = IDS_PER_QUERY) -> Iterator[list[str]]:
@@ -67,17 +72,18 @@ def incidents_of(connector: Connector, problem_ids: Iterable[str]) -> dict[str, 
 
 
 def changes_of(connector: Connector, problem_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Problem id -> the changes related to it."""
+    """Problem id -> the changes related to it as its structural solution."""
     found: dict[str, set[str]] = {}
     for rel in _relations(connector, "source_id", problem_ids, PROBLEM, RecordKind.CHANGE):
-        found.setdefault(rel.source_id, set()).add(rel.target_id)
+        if rel.relation_type in SOLUTION:
+            found.setdefault(rel.source_id, set()).add(rel.target_id)
     return found
 
 
 def problems_naming(connector: Connector, change_ids: Iterable[str]) -> set[str]:
-    """Ids of the problems (or, on Remedy, known errors) related to any of these changes."""
+    """Ids of the problems (or, on Remedy, known errors) these changes are a solution of."""
     links = _relations(connector, "target_id", change_ids, PROBLEM, RecordKind.CHANGE)
-    return {rel.source_id for rel in links}
+    return {rel.source_id for rel in links if rel.relation_type in SOLUTION}
 
 
 def by_ids(

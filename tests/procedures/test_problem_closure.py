@@ -42,11 +42,14 @@ PROBLEM = ProblemInvestigation(
 
 
 def change(status: ChangeStatus = ChangeStatus.COMPLETED, **fields: Any) -> Change:
+    """A change related to PBM7; completed ones ended 'Successful' unless told otherwise."""
+    done = status in (ChangeStatus.COMPLETED, ChangeStatus.CLOSED)
     base: dict[str, Any] = {
         "id": "CRQ3",
         "summary": "Replace the cluster interconnect",
         "status": status,
-        "completed_at": at("2026-11-01 12:00") if status is ChangeStatus.COMPLETED else None,
+        "status_reason": "Successful" if done else None,
+        "completed_at": at("2026-11-01 12:00") if done else None,
         "modified_at": at("2026-11-01 12:00"),
     }
     return Change(**{**base, **fields})
@@ -62,14 +65,19 @@ def failure(id: str, reported: str, **fields: Any) -> IncidentRequest:
     return incident(id=id, reported_at=at(reported), **{**base, **fields})
 
 
-def related(source: str, target: str, kind: RecordKind) -> Relation:
+def related(
+    source: str,
+    target: str,
+    kind: RecordKind,
+    relation_type: RelationType = RelationType.RELATED_TO,
+) -> Relation:
     source_kind = RecordKind.PROBLEM if kind is RecordKind.CHANGE else RecordKind.INCIDENT
     return Relation(
         source_kind=source_kind,
         source_id=source,
         target_kind=kind,
         target_id=target,
-        relation_type=RelationType.RELATED_TO,
+        relation_type=relation_type,
     )
 
 
@@ -96,8 +104,8 @@ CASES = [
         Verification(PROBLEM, (change(),)),
         (ActionKind.UPDATE, ActionKind.UPDATE, ActionKind.ADD_NOTE),
         "close",
-        "change CRQ3 is completed, implemented 2026-11-01 12:00 UTC; no alike incident request "
-        "in 14 days",
+        "change CRQ3 is completed (Successful), implemented 2026-11-01 12:00 UTC; no alike "
+        "incident request in 14 days",
     ),
     Case(
         "recurrence-reopens-with-a-note",
@@ -114,7 +122,7 @@ CASES = [
         Verification(PROBLEM, (change(ChangeStatus.CANCELLED),)),
         (ActionKind.UPDATE, ActionKind.ADD_NOTE),
         "reopen",
-        "change CRQ3 is cancelled: the change was not implemented",
+        "change CRQ3 is cancelled: no change was implemented successfully",
     ),
     Case(
         "change-not-completed-waits",
@@ -160,6 +168,118 @@ def test_problem_closure_decision(case: Case) -> None:
             action.trigger
             == f"problem:PBI7:verify:{'+'.join(str(c.id) for c in case.verification.changes)}"
         )
+
+
+# A change counts as the structural solution only when it ended successfully: Remedy records how
+# in the change's Status Reason (Successful, Successful with Issues, Unsuccessful, Backed Out),
+# ServiceNow in its close_code (successful, successful_issues, unsuccessful); smpm reads both as
+# the change's status_reason. "With issues" is still implemented: whether it fixed the problem is
+# what the verification window then shows.
+OUTCOMES = [
+    # (id, platform, status, status reason, outcome, because)
+    ("remedy-successful", "remedy", "completed", "Successful", "close", "(Successful)"),
+    (
+        "remedy-successful-with-issues",
+        "remedy",
+        "closed",
+        "Successful with Issues",
+        "close",
+        "(Successful with Issues)",
+    ),
+    ("servicenow-successful", "servicenow", "closed", "successful", "close", "(successful)"),
+    (
+        "servicenow-successful-issues",
+        "servicenow",
+        "closed",
+        "successful_issues",
+        "close",
+        "(successful_issues)",
+    ),
+    (
+        "remedy-backed-out-reopens",
+        "remedy",
+        "completed",
+        "Backed Out",
+        "reopen",
+        "change CRQ3 is completed (Backed Out): no change was implemented successfully",
+    ),
+    (
+        "remedy-unsuccessful-reopens",
+        "remedy",
+        "completed",
+        "Unsuccessful",
+        "reopen",
+        "change CRQ3 is completed (Unsuccessful): no change was implemented successfully",
+    ),
+    (
+        "servicenow-unsuccessful-reopens",
+        "servicenow",
+        "closed",
+        "unsuccessful",
+        "reopen",
+        "change CRQ3 is closed (unsuccessful): no change was implemented successfully",
+    ),
+    (
+        "servicenow-review-without-close-code-waits",
+        "servicenow",
+        "completed",
+        None,
+        "waiting for the change's outcome",
+        "change CRQ3 is completed: it ended without a status reason that says it succeeded",
+    ),
+    (
+        "remedy-final-review-required-waits",
+        "remedy",
+        "completed",
+        "Final Review Required",
+        "waiting for the change's outcome",
+        "change CRQ3 is completed (Final Review Required): it ended without a status reason",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("platform", "status", "status_reason", "outcome", "because"),
+    [c[1:] for c in OUTCOMES],
+    ids=[c[0] for c in OUTCOMES],
+)
+def test_only_a_change_that_ended_successfully_is_the_structural_solution(
+    platform: str, status: str, status_reason: str | None, outcome: str, because: str
+) -> None:
+    """'After a change has been implemented to provide a structural solution for the problem ...
+    if the change was not implemented, or if the implementation did not fix the problem, the
+    problem coordinator ... reassigns the problem investigation': a backed-out or unsuccessful
+    change never closes the problem with a note saying it solved it."""
+    done = change(ChangeStatus(status), status_reason=status_reason)
+    plan = decide(Verification(PROBLEM, (done,)))
+    [finding] = plan.findings
+    assert (finding.outcome, because in finding.because) == (outcome, True), finding.because
+    steps = {"close": ["complete", "close", "close-note"], "reopen": ["reopen", "reopen-note"]}
+    assert [a.step for a in plan.actions] == steps.get(outcome, [])
+    if outcome == "reopen":
+        assert plan.actions[0].changes == {"status": ProblemStatus.ASSIGNED}
+        note = plan.actions[1].note
+        assert note is not None and "solved" not in note.text
+
+
+def test_a_backed_out_change_beside_a_successful_one_is_not_the_solution() -> None:
+    """The problem is verified against the change that was implemented successfully: its
+    completion starts the verification window, not the backed-out one's."""
+    backed_out = change(id="CRQ4", status_reason="Backed Out", completed_at=at("2026-11-20 12:00"))
+    plan = decide(Verification(PROBLEM, (change(), backed_out)))
+    [finding] = plan.findings
+    assert finding.outcome == "close"
+    assert "implemented 2026-11-01 12:00 UTC" in finding.because
+
+
+def test_the_outcomes_that_count_are_settings() -> None:
+    """A site whose changes end with other status reasons names them."""
+    config = CONFIG.model_copy(
+        update={"successful_reasons": ["Fixed"], "unsuccessful_reasons": ["Rolled back"]}
+    )
+    fixed = decide(Verification(PROBLEM, (change(status_reason="Fixed"),)), config=config)
+    rolled = decide(Verification(PROBLEM, (change(status_reason="Rolled back"),)), config=config)
+    assert [f.outcome for f in (*fixed.findings, *rolled.findings)] == ["close", "reopen"]
 
 
 def test_closing_goes_completed_then_closed_with_the_resolution() -> None:
@@ -220,15 +340,125 @@ def test_gather_finds_the_problem_of_an_ended_change_and_what_recurred() -> None
     assert [i.id for i in found.recurred] == ["INC3"]
 
 
-def test_without_linked_requests_the_problem_s_own_ci_is_the_kind() -> None:
+# With no incident request linked, a recurrence is a request like the problem: on its CI (or its
+# service when it names no CI) *and* of its operational categorisation. A request on the CI of
+# another kind (a password reset on a failover problem's service) is no recurrence; when the
+# problem has no categorisation to tell them apart, the requests since are left to the problem
+# coordinator to judge, neither reopening nor closing the problem.
+FAILOVER = PROBLEM.model_copy(update={"operational_category_1": "Failure"})
+UNCATEGORISED_SERVICE = PROBLEM.model_copy(update={"ci": None})
+RESET = {"summary": "Password reset", "ci": None, "operational_category_1": "Request"}
+NO_LINKS = [
+    # (id, problem, request reported since the change, recurred, unjudged)
+    ("same-ci-and-categorisation-recurs", FAILOVER, failure("INC3", "2026-11-10 08:00"), 1, 0),
+    (
+        "same-ci-other-categorisation-does-not",
+        FAILOVER,
+        failure("INC3", "2026-11-10 08:00", **{**RESET, "ci": "db-cluster-01"}),
+        0,
+        0,
+    ),
+    (
+        "a-password-reset-on-the-service-does-not",
+        FAILOVER.model_copy(update={"ci": None}),
+        failure("INC3", "2026-11-10 08:00", **RESET),
+        0,
+        0,
+    ),
+    (
+        "same-service-and-categorisation-recurs",
+        FAILOVER.model_copy(update={"ci": None}),
+        failure("INC3", "2026-11-10 08:00", ci=None),
+        1,
+        0,
+    ),
+    (
+        "uncategorised-problem-leaves-a-request-on-its-ci-unjudged",
+        PROBLEM,
+        failure("INC3", "2026-11-10 08:00", operational_category_1="Anything"),
+        0,
+        1,
+    ),
+    (
+        "uncategorised-problem-leaves-a-request-on-its-service-unjudged",
+        UNCATEGORISED_SERVICE,
+        failure("INC3", "2026-11-10 08:00", **RESET),
+        0,
+        1,
+    ),
+    (
+        "a-request-on-another-service-is-neither",
+        UNCATEGORISED_SERVICE,
+        failure("INC3", "2026-11-10 08:00", **{**RESET, "service": "Payroll"}),
+        0,
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("problem", "since", "recurred", "unjudged"),
+    [c[1:] for c in NO_LINKS],
+    ids=[c[0] for c in NO_LINKS],
+)
+def test_without_linked_requests_a_recurrence_is_a_request_like_the_problem(
+    problem: ProblemInvestigation, since: IncidentRequest, recurred: int, unjudged: int
+) -> None:
+    """'the problem coordinator verifies whether or not the change has actually solved the
+    problem': only a request like the problem says it did not."""
+    fake = FakeConnector().add(problem, change(), related("PBI7", "CRQ3", RecordKind.CHANGE))
+    fake.add(since)
+    [found] = p4.gather(context(fake))
+    assert (len(found.recurred), len(found.unjudged)) == (recurred, unjudged)
+
+
+def test_requests_nobody_can_tell_apart_are_left_to_the_problem_coordinator() -> None:
+    """Neither 'did not fix the problem' (no reopening) nor 'appears to have solved' (no
+    closing, even past the verification window): the finding names the requests."""
+    seen = (failure("INC3", "2026-11-10 08:00", **RESET),)
+    plan = decide(Verification(UNCATEGORISED_SERVICE, (change(),), unjudged=seen))
+    assert plan.actions == []
+    [finding] = plan.findings
+    assert finding.outcome == "left to the problem coordinator"
+    assert "INC3 (2026-11-10: Password reset)" in finding.because
+    assert "no categorisation" in finding.because
+
+
+RELATIONS = [
+    # (id, how the problem investigation is related to the change, taken as its solution)
+    ("related-to-is-the-solution", RelationType.RELATED_TO, True),
+    ("caused-by-is-not", RelationType.CAUSED_BY, False),
+    ("causes-is-not", RelationType.CAUSES, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("relation_type", "solution"), [c[1:] for c in RELATIONS], ids=[c[0] for c in RELATIONS]
+)
+def test_only_the_change_related_as_the_solution_is_verified(
+    relation_type: RelationType, solution: bool
+) -> None:
+    """'After a change has been implemented to provide a structural solution for the problem':
+    a change the problem investigation was caused by (Remedy association 'Caused By') is no
+    structural solution (ServiceNow's problem `rfc` reads as related_to)."""
+    fake = FakeConnector().add(
+        PROBLEM, change(), related("PBI7", "CRQ3", RecordKind.CHANGE, relation_type)
+    )
+    found = p4.gather(context(fake))
+    assert [[c.id for c in v.changes] for v in found] == ([["CRQ3"]] if solution else [])
+
+
+def test_a_change_the_problem_was_caused_by_is_left_out_beside_its_solution() -> None:
+    cause = change(id="CRQ1", status_reason="Backed Out")
     fake = FakeConnector().add(
         PROBLEM,
         change(),
+        cause,
         related("PBI7", "CRQ3", RecordKind.CHANGE),
-        failure("INC3", "2026-11-10 08:00", operational_category_1="Anything"),
+        related("PBI7", "CRQ1", RecordKind.CHANGE, RelationType.CAUSED_BY),
     )
     [found] = p4.gather(context(fake))
-    assert [i.id for i in found.recurred] == ["INC3"]
+    assert [c.id for c in found.changes] == ["CRQ3"]
 
 
 def test_problems_not_in_a_candidate_status_and_old_changes_are_left_alone() -> None:
