@@ -7,11 +7,15 @@ availability percentage, service hours or reliability targets. So the availabili
 copy of each signed, active SLA lives here: its service, availability target, service hours per
 weekday in a timezone, reliability targets (outages, MTBF, MTTR) and tracking period. Service
 Level Management P5 (SLA Review) reviews the same SLAs, adding the measurements the ITSM keeps.
+
+`[[availability.likeness]]` (LikenessRule) says which outage requests and problem investigations
+share a root cause where no configuration item says so (tracking.py decides with it).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -102,10 +106,73 @@ class SlaDefinition(_Strict):
         return tuple(parse_windows(days.get(day, "")) for day in WEEKDAYS)
 
 
+@lru_cache(maxsize=256)
+def _keyword(keyword: str) -> re.Pattern[str]:
+    """The whole words of `keyword`, in order, whatever the spacing between them, any case."""
+    words = (re.escape(word) for word in keyword.split())
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+class LikenessRule(_Strict):
+    """`[[availability.likeness]]`: one likeness of root cause that no configuration item shows.
+
+    An outage request whose summary holds one of `keywords`, and an open problem investigation
+    of the same service whose summary, or the summary of an outage request already linked to
+    it, holds one of them too (the same or another: a rule names the words people use for one
+    symptom), are taken to have the same root cause. A keyword matches as whole words, in any
+    case: "login" matches "Login page", not "logins"; "sign in" matches "sign  in", not
+    "signing". Rules are tried in the order given, after the CI and before a new problem
+    investigation is registered. Example:
+
+        [[availability.likeness]]
+        name = "login"
+        keywords = ["login", "log in", "sign-in", "sign in"]
+    """
+
+    name: str = Field(min_length=1)
+    keywords: list[str] = Field(min_length=1)
+
+    @field_validator("keywords")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        for keyword in value:
+            if not re.search(r"\w", keyword):
+                raise ValueError(f"keyword {keyword!r} holds no letter or digit")
+        return [" ".join(keyword.split()) for keyword in value]
+
+    def keyword_in(self, text: str | None) -> str | None:
+        """The first of the rule's keywords that `text` holds, else None."""
+        for keyword in self.keywords:
+            if text and _keyword(keyword).search(text):
+                return keyword
+        return None
+
+
 class AvailabilityConfig(_Strict):
-    """`[availability]`: what an outage is, the danger rule, and the new problems' fields."""
+    """`[availability]`: what an outage is, the danger rule, the root-cause evidence, and the
+    new problems' fields.
+
+    An outage request is linked to an open problem investigation of its service only on
+    evidence of the same root cause, tried in this order: the same configuration item (the
+    problem's own, or that of an outage request already linked to it); with `likeness_tiers`
+    = N (1-3; 0, the default, leaves it out), the same operational categorisation in tiers 1
+    to N, each set (the problem's, or that of an outage request already linked to it; Remedy
+    keeps three tiers, ServiceNow two: category and subcategory); a `likeness` rule
+    (LikenessRule: keywords in the summaries of the request and of the problem). Without
+    evidence, a new problem investigation is registered (tracking.py says how outages are
+    grouped into new ones). Example:
+
+        [availability]
+        likeness_tiers = 2               # "Failure / Database" requests: one root cause
+
+        [[availability.likeness]]
+        name = "login"
+        keywords = ["login", "log in", "sign-in", "sign in"]
+    """
 
     slas: list[SlaDefinition] = Field(default_factory=list)
+    likeness_tiers: int = Field(default=0, ge=0, le=3)
+    likeness: list[LikenessRule] = Field(default_factory=list)
     outage_service_types: list[ServiceType] = Field(
         default_factory=lambda: [
             ServiceType.USER_SERVICE_RESTORATION,
@@ -143,6 +210,15 @@ class AvailabilityConfig(_Strict):
                 raise ValueError(f"two SLAs are named {sla.name!r}")
             seen.add(sla.name)
         return slas
+
+    @field_validator("likeness")
+    @classmethod
+    def _unique_rules(cls, rules: list[LikenessRule]) -> list[LikenessRule]:
+        names = [rule.name for rule in rules]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two likeness rules are named {twice[0]!r}")
+        return rules
 
     def tracked(self) -> list[SlaDefinition]:
         """The active SLAs with availability or reliability targets, in the order given."""

@@ -8,7 +8,8 @@ still open has not ended; one closed or cancelled without a resolution time ends
 Cancelled requests were no outage and are not read.
 
 Links: incident -> problem relations as each platform keeps them (Remedy association rows,
-ServiceNow's problem_id on the incident), read by incident number in chunks.
+ServiceNow's problem_id on the incident), read by incident number in chunks. Problems: those
+the requests are linked to, by number, and the open ones of the services, by service.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from connector.base import Connector
 from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
@@ -29,6 +31,7 @@ from procedures.availability.timeline import Interval, Outage
 IMPACTS = [Impact.EXTENSIVE, Impact.SIGNIFICANT, Impact.MODERATE, Impact.MINOR]
 OPEN_PROBLEM = [s for s in ProblemStatus if s.is_open]
 PREFIX = "[availability] "
+Ticket = TypeVar("Ticket", IncidentRequest, ProblemInvestigation)
 
 
 def problem_prefix(service: str) -> str:
@@ -73,24 +76,26 @@ def read_by_service(
     where: Filter,
     services: Sequence[str],
     config: AvailabilityConfig,
-) -> dict[str, list[IncidentRequest]]:
-    """Requests matching `where` on `services`, by service: named in the query while the names
-    fit in `max_service_queries` queries, else one listing whose other services are dropped."""
+    model: type[Ticket] = IncidentRequest,
+) -> dict[str, list[Ticket]]:
+    """Requests (or other tickets) matching `where` on `services`, by service: named in the
+    query while the names fit in `max_service_queries` queries, else one listing whose other
+    services are dropped."""
     wanted = sorted(set(services))
-    found: dict[str, list[IncidentRequest]] = defaultdict(list)
+    found: dict[str, list[Ticket]] = defaultdict(list)
     if len(wanted) > config.services_per_query * config.max_service_queries:
         keep = set(wanted)
-        listings: Iterable[Iterator[IncidentRequest]] = [connector.find(IncidentRequest, where)]
+        listings: Iterable[Iterator[Ticket]] = [connector.find(model, where)]
     else:
         keep = None
         listings = (
-            connector.find(IncidentRequest, where & F("service").one_of(*chunk))
+            connector.find(model, where & F("service").one_of(*chunk))
             for chunk in chunks(wanted, config.services_per_query)
         )
     for listing in listings:
-        for incident in listing:
-            if incident.service and (keep is None or incident.service in keep):
-                found[incident.service].append(incident)
+        for ticket in listing:
+            if ticket.service and (keep is None or ticket.service in keep):
+                found[ticket.service].append(ticket)
     return dict(found)
 
 
@@ -181,7 +186,11 @@ def read_problems(
     return found
 
 
-def registered_problems(connector: Connector) -> list[ProblemInvestigation]:
-    """The open problem investigations Availability Tracking registered, of every service."""
-    where = F("summary").startswith(PREFIX) & F("status").one_of(*OPEN_PROBLEM)
-    return list(connector.find(ProblemInvestigation, where))
+def open_problems(
+    connector: Connector, services: Sequence[str], config: AvailabilityConfig
+) -> dict[str, ProblemInvestigation]:
+    """The open problem investigations of `services` (those Availability Tracking registered
+    among them), by number."""
+    where = F("status").one_of(*OPEN_PROBLEM)
+    by_service = read_by_service(connector, where, services, config, ProblemInvestigation)
+    return {p.id: p for found in by_service.values() for p in found if p.id}

@@ -1,4 +1,5 @@
-"""What Availability Tracking registers: the problem investigation for an SLA's outages."""
+"""What Availability Tracking registers: the problem investigation for an SLA's outages that
+share a configuration item, or for those of a period that name none."""
 
 from __future__ import annotations
 
@@ -26,12 +27,20 @@ def headline(check: Check) -> str:
     return f"{check.target} {check.actual} (target {check.goal}): {check.verdict.value}"
 
 
-def problem_summary(service: str, checks: Sequence[Check], period: str) -> str:
-    """'[availability] Online Banking: availability 98.210% (target at least 99.5%): violated,
-    2026-11' (clipped to the 100 characters Remedy keeps)."""
+def problem_summary(service: str, checks: Sequence[Check], period: str, ci: str | None) -> str:
+    """'[availability] Online Banking: db-cluster-01, availability 98.210%: violated, 2026-11',
+    without the CI for outages that name none (the targets are in the details; clipped to the
+    100 characters Remedy keeps)."""
     first = missed(checks)[0] if missed(checks) else None
-    what = headline(first) if first else "targets in danger"
-    return f"{problem_prefix(service)} {what}, {period}"[:100]
+    what = f"{first.target} {first.actual}: {first.verdict.value}" if first else "in danger"
+    on = f" {ci}," if ci else ""
+    return f"{problem_prefix(service)}{on} {what}, {period}"[:100]
+
+
+def period_mark(service: str, period: str) -> str:
+    """'(Online Banking), period 2026-11:', in the details of every problem investigation this
+    procedure registers (and registered before CIs told them apart)."""
+    return f"({service}), period {period}:"
 
 
 def availability_problem(
@@ -42,19 +51,21 @@ def availability_problem(
     group: str | None,
     coordinator: str | None,
     config: AvailabilityConfig,
+    ci: str | None,
 ) -> ProblemInvestigation:
-    """A problem investigation for the root cause of an SLA's outages in one period, assigned to
-    the specialist group (the problem coordinator assigns it when no group is known)."""
-    cis = {i.ci for i in incidents}
+    """A problem investigation for the root cause of an SLA's outages on configuration item
+    `ci` (or, with None, of its outages in one period that name no CI), assigned to the
+    specialist group (the problem coordinator assigns it when no group is known)."""
     companies = [i.company for i in incidents if i.company]
     reasons = "; ".join(c.why for c in missed(checks))
+    which = f"on configuration item {ci}" if ci else "that name no configuration item"
     return ProblemInvestigation(
-        summary=problem_summary(sla.service, checks, figures.period.name),
+        summary=problem_summary(sla.service, checks, figures.period.name, ci),
         details=(
-            f"Registered by {BY} for SLA {sla.name} ({sla.service}), period "
-            f"{figures.period.name}: {reasons}. The linked incident requests are the outages "
-            "of the period with no problem investigation for their root cause yet. Find the "
-            "root cause and how such outages are best avoided."
+            f"Registered by {BY} for SLA {sla.name} {period_mark(sla.service, figures.period.name)}"
+            f" {reasons}. The linked incident requests are outages {which} that no open problem "
+            "investigation of the service was registered for. Find the root cause and how such "
+            "outages are best avoided."
         ),
         status=ProblemStatus.ASSIGNED if group else ProblemStatus.UNDER_REVIEW,
         investigation_driver=config.investigation_driver,
@@ -62,7 +73,7 @@ def availability_problem(
         urgency=config.problem_urgency,
         company=companies[0] if companies else None,
         service=sla.service,
-        ci=cis.pop() if len(cis) == 1 else None,
+        ci=ci,
         assigned_group=group,
         problem_coordinator=coordinator,
     )

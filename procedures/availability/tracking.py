@@ -19,19 +19,30 @@ last `history_periods` periods. Decisions are taken for the period just ended an
 way (so a target in danger is caught before its period ends). For each of those that is
 violated or in danger, each outage request of the period with time in service hours and no
 problem investigation yet is linked ("caused by") to:
-1. the open problem investigation already registered for its root cause. smpm cannot see root
-   causes; it takes the configuration item as the sign: a problem of the service whose CI, or
-   one of whose linked outage requests' CI, is the request's; else the service's problem with
-   the most linked outage requests. The service's problems are those linked from its outage
-   requests and those this procedure registered (summary '[availability] <service>:');
-2. else a new problem investigation for the service, one per service and period, assigned to
-   the SLA's `specialist_group`, else `[availability] specialist_group`, else the service's
-   support group.
+1. the open problem investigation of its service with evidence of the same root cause: the
+   same CI (the problem's own, or that of an outage request already linked to it), else the
+   same operational categorisation (`likeness_tiers`), else a likeness rule of
+   `[[availability.likeness]]` (evidence.py: the candidates and the order);
+2. else a new problem investigation, assigned to the SLA's `specialist_group`, else
+   `[availability] specialist_group`, else the service's support group. One per service, CI
+   and period: a CI is the only root-cause evidence smpm has, and while that problem is open
+   the CI's outages of later periods join it (by that evidence, not as new ones). Requests
+   that name no CI and match no likeness rule share one per service and period: nothing ties
+   them to one cause, so the specialist gets the outages that together put this period's
+   target at risk, rather than one problem per request (too many to investigate) or one per
+   service for ever (unrelated causes piling up).
 Then the availability tracking overview: every SLA and period with its figures (overview.py).
+Each link's reason names the evidence that matched ("same CI db-cluster-01 as PBI5",
+"likeness rule 'login' matched: ...") or that none did.
 
-Reruns: a request is linked once (trigger `incident:<number>:availability`); the problem of a
-service and period once (trigger `availability:<service>:<period>`), and a later run finds it
-by its summary and links to it. Requests an earlier run linked are not read again.
+Reruns: a request is linked once (trigger `incident:<number>:availability`); a new problem is
+registered once: trigger `availability:<service>:<period>` for the requests without CI (the
+trigger every new problem had before CIs told them apart, so such a problem of the period
+under way keeps its requests), `availability:<service>:<period>:ci:<CI>` for a CI. A later run
+finds a CI's problem by its CI, and the no-CI one of a period by its details (records.py
+`period_mark`), also on another node with a state store of its own. When every outage request
+to decide on is settled (linked by an earlier run, says the executor), no relation or problem
+is read; otherwise the links of all of them are, for the CIs and summaries of linked requests.
 """
 
 from __future__ import annotations
@@ -45,14 +56,21 @@ from functools import cached_property
 from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
 from connector.enums import RelationType
 from procedures.availability.config import AvailabilityConfig, SlaDefinition
+from procedures.availability.evidence import (
+    Candidate,
+    alike,
+    candidates,
+    registered_without_ci,
+    same_categorisation,
+    same_ci,
+)
 from procedures.availability.outages import (
+    open_problems,
     outage_filter,
     outages_of,
     problem_links,
-    problem_prefix,
     read_by_service,
     read_problems,
-    registered_problems,
 )
 from procedures.availability.overview import Linked, overview
 from procedures.availability.periods import periods_back
@@ -106,10 +124,13 @@ class Tracking:
     settled: set[str] = field(default_factory=set)
     problems: dict[str, ProblemInvestigation] = field(default_factory=dict)
 
+    def at_risk(self) -> list[SlaPeriod]:
+        """The decided SLA periods that are violated or in danger."""
+        return [p for p in self.periods if p.decided and p.verdict is not Verdict.MET]
+
     def needing_links(self) -> list[str]:
         """Outage requests of the decided periods that are violated or in danger."""
-        at_risk = [p for p in self.periods if p.decided and p.verdict is not Verdict.MET]
-        return sorted({i for p in at_risk for i in p.figures.incidents})
+        return sorted({i for p in self.at_risk() for i in p.figures.incidents})
 
 
 # -- computing (pure) -----------------------------------------------------------------------------
@@ -151,19 +172,20 @@ def gather(ctx: Context) -> Tracking:
     need = tracking.needing_links()
     done = ctx.settled(link_trigger(i) for i in need)
     tracking.settled = {i for i in need if link_trigger(i) in done}
-    todo = [i for i in need if i not in tracking.settled]
-    if todo:
-        tracking.links = problem_links(ctx.connector, todo, config)
+    if any(i not in tracking.settled for i in need):
+        # The settled requests' links too: their CIs and summaries are evidence for the others.
+        tracking.links = problem_links(ctx.connector, need, config)
         linked = {p for ids in tracking.links.values() for p in ids}
         tracking.problems = read_problems(ctx.connector, linked, config.ids_per_query)
-        tracking.problems |= {p.id: p for p in registered_problems(ctx.connector) if p.id}
+        services = sorted({p.sla.service for p in tracking.at_risk()})
+        tracking.problems |= open_problems(ctx.connector, services, config)
     return tracking
 
 
 # -- deciding -------------------------------------------------------------------------------------
 @dataclass
 class _Run:
-    """One decision pass: which problem each request goes to, and the problems registered."""
+    """One decision pass: the problem each request goes to, and the problems registered."""
 
     tracking: Tracking
     directory: Directory
@@ -171,90 +193,106 @@ class _Run:
     plan: ReviewPlan
     registered: dict[str, Ref] = field(default_factory=dict)
     linked: dict[str, Linked] = field(default_factory=dict)
-    by_problem: dict[str, list[IncidentRequest]] = field(default_factory=lambda: defaultdict(list))
+    pools: dict[str, list[Candidate]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        for incident, problems in self.tracking.links.items():
+    @cached_property
+    def by_problem(self) -> dict[str, list[IncidentRequest]]:
+        """Problem number -> the outage requests read that are linked to it."""
+        t = self.tracking
+        found: dict[str, list[IncidentRequest]] = defaultdict(list)
+        for number, problems in sorted(t.links.items()):
             for problem in problems:
-                if incident in self.tracking.incidents:
-                    self.by_problem[problem].append(self.tracking.incidents[incident])
+                if number in t.incidents:
+                    found[problem].append(t.incidents[number])
+        return found
 
-    def candidates(self, service: str) -> list[ProblemInvestigation]:
-        """The service's open problem investigations: linked from its outages, or ours."""
-        t, prefix = self.tracking, problem_prefix(service)
-        ids = {
-            p for p, found in self.by_problem.items() if any(i.service == service for i in found)
-        }
-        ids |= {
-            p for p, problem in t.problems.items() if (problem.summary or "").startswith(prefix)
-        }
-        found = (t.problems.get(i) for i in sorted(ids))
-        return [p for p in found if p is not None and p.status is not None and p.status.is_open]
-
-    def root_cause(
-        self, incident: IncidentRequest, candidates: list[ProblemInvestigation]
-    ) -> tuple[ProblemInvestigation | None, str]:
-        def same_ci(p: ProblemInvestigation) -> bool:
-            cis = {p.ci, *(i.ci for i in self.by_problem.get(str(p.id), []))}
-            return incident.ci is not None and incident.ci in cis
-
-        pool = [p for p in candidates if same_ci(p)]
-        why = f"registered for its configuration item {incident.ci}"
-        if not pool:
-            pool, why = candidates, f"the open problem investigation of {incident.service}"
-        if not pool:
-            return None, ""
-        best = min(pool, key=lambda p: (-len(self.by_problem.get(str(p.id), [])), str(p.id)))
-        return best, why
+    def pool(self, service: str) -> list[Candidate]:
+        """The service's candidates (evidence.py), those this run registers added as it goes."""
+        if service not in self.pools:
+            self.pools[service] = candidates(service, self.tracking.problems, self.by_problem)
+        return self.pools[service]
 
     def link_outages(self, sp: SlaPeriod) -> None:
         t = self.tracking
-        candidates = self.candidates(sp.sla.service)
         fired = "; ".join(headline(c) for c in missed(sp.checks))
         for number in sp.figures.incidents:
             if number in self.linked or t.links.get(number) or number in t.settled:
                 continue
             incident = t.incidents[number]
-            problem, why = self.root_cause(incident, candidates)
-            if problem is not None and problem.id:
-                target: str | Ref = problem.id
-                rule = f"{sp.label}: {fired}; linked to {problem.id}, {why}"
-            else:
-                target = self.register(sp, fired)
-                rule = f"{sp.label}: {fired}; no problem investigation is registered for it"
-            self.linked[number] = Linked(sp.sla.name, sp.figures.period.name, target)
-            self.plan.add(_link(number, target, rule))
+            chosen, why = self.cause(incident, sp, fired)
+            chosen.linked.append(incident)
+            rule = f"{sp.label}: {fired}; {why}"
+            self.linked[number] = Linked(sp.sla.name, sp.figures.period.name, chosen.target)
+            self.plan.add(_link(number, chosen.target, rule))
             self.plan.note(number, "link to a problem investigation", rule)
 
-    def register(self, sp: SlaPeriod, fired: str) -> Ref:
-        """The new problem investigation of the service (one per service in a run)."""
-        service = sp.sla.service
-        if service in self.registered:
-            return self.registered[service]
-        trigger = f"availability:{service}:{sp.figures.period.name}"
+    def cause(self, incident: IncidentRequest, sp: SlaPeriod, fired: str) -> tuple[Candidate, str]:
+        """The candidate with evidence of the request's root cause, else the new problem of
+        its CI, or of its service and period; and the evidence (or its absence) in words."""
+        service, period = sp.sla.service, sp.figures.period.name
+        pool = self.pool(service)
+        found = (
+            same_ci(incident, pool)
+            or same_categorisation(incident, pool, self.config.likeness_tiers)
+            or alike(incident, pool, self.config.likeness)
+        )
+        if found is not None:
+            return found.candidate, f"linked to {found.candidate.label}: {found.why}"
+        if incident.ci:
+            why = f"no open problem investigation of {service} has CI {incident.ci} or a likeness"
+            return self.register(sp, fired, incident), f"{why}: a new one for {incident.ci}"
+        none = f"{incident.id} names no CI and no likeness rule matched"
+        which = f"the outages of {service} in {period} that name no CI"
+        earlier = registered_without_ci(service, period, pool)
+        if earlier is not None:
+            return earlier, f"{none}: linked to {earlier.label}, registered for {which}"
+        trigger = new_problem_trigger(service, period, None)
+        if trigger in self.registered:
+            return self.pool_entry(service, trigger), f"{none}: the new problem for {which}"
+        return self.register(sp, fired, incident), f"{none}: a new problem for {which}"
+
+    def pool_entry(self, service: str, trigger: str) -> Candidate:
+        ref = self.registered[trigger]
+        return next(c for c in self.pool(service) if c.target == ref)
+
+    def register(self, sp: SlaPeriod, fired: str, first: IncidentRequest) -> Candidate:
+        """The new problem investigation for `first`'s CI (or, without one, for the service's
+        outages of the period that name none), added to the service's candidates."""
+        service, period = sp.sla.service, sp.figures.period.name
+        trigger = new_problem_trigger(service, period, first.ci)
         group = (
             sp.sla.specialist_group
             or self.config.specialist_group
             or self.directory.service_group(service)
         )
-        outages = [self.tracking.incidents[i] for i in sp.figures.incidents]
         coordinator = self.directory.service_role(service, "problem_coordinator")
         problem = availability_problem(
-            sp.sla, sp.figures, sp.checks, outages, group, coordinator, self.config
+            sp.sla, sp.figures, sp.checks, [first], group, coordinator, self.config, first.ci
         )
         assigned = f"assigned to {group}" if group else "left for the problem coordinator"
+        which = f"CI {first.ci}" if first.ci else "the outages that name no CI"
         self.plan.add(
             Action(
                 kind=ActionKind.CREATE,
                 step="register-problem",
                 trigger=trigger,
-                reason=reason(f"{sp.label}: {fired}; a new problem investigation, {assigned}"),
+                reason=reason(
+                    f"{sp.label}: {fired}; a new problem investigation for {which}, {assigned}"
+                ),
                 target_kind=RecordKind.PROBLEM,
                 record=problem,
             )
         )
-        self.registered[service] = Ref(trigger=trigger, step="register-problem")
-        return self.registered[service]
+        self.registered[trigger] = Ref(trigger=trigger, step="register-problem")
+        candidate = Candidate(self.registered[trigger], problem)
+        self.pool(service).append(candidate)
+        return candidate
+
+
+def new_problem_trigger(service: str, period: str, ci: str | None) -> str:
+    """`availability:<service>:<period>`, with `:ci:<CI>` for the problem of a CI."""
+    base = f"availability:{service}:{period}"
+    return f"{base}:ci:{ci}" if ci else base
 
 
 def _link(incident: str, target: str | Ref, rule: str) -> Action:
@@ -275,7 +313,7 @@ def decide(
     """The plan and the availability tracking overview for what `gather` found (pure)."""
     plan = ReviewPlan(procedure=NAME, trigger=trigger)
     run = _Run(tracking, directory, config, plan)
-    at_risk = [p for p in tracking.periods if p.decided and p.verdict is not Verdict.MET]
+    at_risk = tracking.at_risk()
     for sp in at_risk:
         plan.note(sp.label, sp.verdict.value, "; ".join(c.why for c in missed(sp.checks)))
         run.link_outages(sp)
