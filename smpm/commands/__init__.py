@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -27,6 +29,30 @@ class CliState:
 
     def settings(self, **overrides: Any) -> Settings:
         return load_settings(self.config, **overrides)
+
+
+_CANNOT_LISTEN = {
+    errno.EADDRINUSE: "the address is already in use; stop what listens there or choose "
+    "another {port}",
+    errno.EACCES: "permission denied (ports below 1024 need privileges); choose another {port}",
+    errno.EADDRNOTAVAIL: "this machine has no such address; choose another {host}",
+}
+
+
+@contextmanager
+def listen_errors(
+    host: str, port: int, *, port_option: str = "--port", host_option: str = "--host"
+) -> Iterator[None]:
+    """A socket that cannot be bound ends the command with one line naming host and port and
+    what to change (the options or settings named), not with a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _CANNOT_LISTEN:
+            raise
+        shown = f"[{host}]" if ":" in host else host
+        what = _CANNOT_LISTEN[exc.errno].format(port=port_option, host=host_option)
+        raise click.ClickException(f"cannot listen on {shown}:{port}: {what}") from None
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:

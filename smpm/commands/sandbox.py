@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from smpm.commands import reports_errors
+from smpm.commands import listen_errors, reports_errors
 
 
 @click.command()
@@ -72,12 +72,13 @@ def sandbox(
     def ready(running: Sandbox) -> None:
         click.echo(f"Sandbox ITSM listening on {running.base_url} (seed: {seed}); Ctrl-C to stop")
 
-    serve(
-        host=host,
-        port=port,
-        seed=seed,
-        db_path=db_path,
-        latency_ms=latency_ms,
-        ready=ready,
-        tls=tls,
-    )
+    with listen_errors(host, port):
+        serve(
+            host=host,
+            port=port,
+            seed=seed,
+            db_path=db_path,
+            latency_ms=latency_ms,
+            ready=ready,
+            tls=tls,
+        )

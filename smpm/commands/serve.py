@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import click
 
-from smpm.commands import CliState, reports_errors
+from smpm.commands import CliState, listen_errors, reports_errors
 from smpm.render import table
 
 
 @click.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (default: [serve] port, 8080; 0 picks a free one).",
+)
 @click.pass_obj
 @reports_errors
-def serve(state: CliState) -> None:
+def serve(state: CliState, port: int | None) -> None:
     """Run the webhook service: POST /hooks/{events,alertmanager,remedy,servicenow}.
 
     Every accepted event is committed to the intake store before the 202 answer; workers then
@@ -23,8 +28,14 @@ def serve(state: CliState) -> None:
     from smpm.intake.service import serve as run
 
     settings = state.settings()
+    if port is not None:
+        settings = settings.model_copy(
+            update={"serve": settings.serve.model_copy(update={"port": port})}
+        )
     logs.configure(settings.logging.level, settings.logging.json_format)
-    run(settings, ready=lambda url: click.echo(f"smpm webhooks listening on {url}", err=False))
+    where = {"port_option": "--port (or [serve] port)", "host_option": "[serve] host"}
+    with listen_errors(settings.serve.host, settings.serve.port, **where):
+        run(settings, ready=lambda url: click.echo(f"smpm webhooks listening on {url}", err=False))
 
 
 @click.group(invoke_without_command=True)

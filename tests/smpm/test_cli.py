@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -67,3 +69,40 @@ def test_sandbox_tls_needs_both_the_certificate_and_its_key(tmp_path: Path) -> N
     assert "--tls-cert and --tls-key go together" in result.output
     missing = CliRunner().invoke(main, ["sandbox", "--tls-cert", str(tmp_path / "absent.pem")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port on loopback that something else already listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        yield holder.getsockname()[1]
+
+
+def test_sandbox_on_a_port_in_use_says_so_in_one_line(taken_port: int) -> None:
+    """Host and port named, what to do said, no traceback, a non-zero exit status."""
+    result = CliRunner().invoke(main, ["sandbox", "--port", str(taken_port)])
+    assert result.exit_code == 1 and not isinstance(result.exception, OSError)
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{taken_port}: the address is already in use; stop "
+        "what listens there or choose another --port"
+    ]
+
+
+@pytest.mark.parametrize("how", ["--port", "[serve] port"])
+def test_serve_on_a_port_in_use_says_so_in_one_line(
+    tmp_path: Path, taken_port: int, how: str
+) -> None:
+    config = tmp_path / "smpm.toml"
+    settings = f'[database]\nurl = "sqlite:///{tmp_path / "state.db"}"\n[serve]\nworkers = 0\n'
+    if how == "[serve] port":
+        settings += f"port = {taken_port}\n"
+    config.write_text(settings, encoding="utf-8")
+    args = ["--port", str(taken_port)] if how == "--port" else []
+    result = CliRunner().invoke(main, ["--config", str(config), "serve", *args])
+    assert result.exit_code == 1 and not isinstance(result.exception, OSError)
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{taken_port}: the address is already in use; stop "
+        "what listens there or choose another --port (or [serve] port)"
+    ]
