@@ -145,12 +145,51 @@ TASK_STATUS = Selection(  # [4.6]
 RECORD_STATUS = Selection(("Proposed", "Enabled", "Offline", "Obsolete", "Archive", "Delete"))
 YES_NO = Selection(("No", "Yes"))
 VIEW_ACCESS = Selection(("Internal", "Public"))
+# Work Log Type [4.4]: the stock list of BMC's HPD and CHG web-service WSDLs, with the integers a
+# Mid Tier page of HPD:WorkLog shows (General Information is the 8000 one integrator's config
+# names [4.4]). The "-----" entries are the selection's group headings, stored values too. The
+# system group (37999...) comes with newer versions (seen on two sites, in the same order); the
+# integer of its last label is UNCONFIRMED.
 WORK_LOG_TYPE = Selection(
-    (  # [4.4]
-        "General Information",
-        "Working Log",
+    (
+        "----- Customer Inbound -----",
         "Customer Communication",
-    )
+        "Customer Follow-up",
+        "Customer Status Update",
+        "----- Customer Outbound -----",
+        "Closure Follow Up",
+        "Detail Clarification",
+        "General Information",
+        "Resolution Communications",
+        "Satisfaction Survey",
+        "Status Update",
+        "----- General -----",
+        "Incident Task / Action",
+        "Problem Script",
+        "Working Log",
+        "Email System",
+        "Paging System",
+        "BMC Impact Manager Update",
+        "Chat",
+        "----- Vendor -----",
+        "Vendor Communication",
+        "-----System-----",
+        "Assignment Change",
+        "Priority Change",
+        "Status Change",
+        "Vendor Ticket Status Update",
+        "Note from Vendor",
+        "Vendor Ticket Created via Business Rules",
+        "Ticket Created from Vendor",
+    ),
+    (
+        *range(1000, 19000, 1000),
+        35000,
+        36000,
+        37000,
+        37999,
+        *range(38000, 45000, 1000),
+    ),
 )
 MEASUREMENT_STATUS = Selection(
     (  # [4.8]
@@ -164,9 +203,9 @@ MEASUREMENT_STATUS = Selection(
         "Detached",
     )
 )
-# Association rows [4.7]: the mapping's labels, plus the reciprocals ITSM writes on the other side
-# ("Original of" for "Duplicate of", "Resolved by" for "Resolved") and the change-to-CI types
-# of the change UI ("Upgrades" ... "Changes").
+# Association rows [4.7]: the stock types, each pair as ITSM writes it on the two records of a
+# link ("Caused By" / "Caused", "Duplicate of" / "Original of", "Resolved by" / "Resolved")
+# [4.4], "Impacted CI", and the change-to-CI types of the change UI ("Upgrades" ... "Changes").
 ASSOCIATION_TYPE = Selection(
     (
         "Related to",

@@ -40,19 +40,29 @@ def read_cases() -> list[Any]:
         )
     for kind, source in KINDS["relation"]["sources"].items():
         names = {k: v for k, v in source.items() if k.endswith("_field")}
-        cases.append(pytest.param(source["form"], names, {}, id=f"relation-{kind}"))
+        # Association rows: their type is a selection of the labels ITSM writes on both sides.
+        types = {"type_field": source["type_enum"]} if "target_type_field" in source else {}
+        cases.append(pytest.param(source["form"], names, types, id=f"relation-{kind}"))
     return cases
+
+
+def mapped_labels(table: str) -> set[str]:
+    """Every label the mapping writes or reads for a table: its own, and its read aliases."""
+    entries = MAPPING["enums"][table]
+    labels = {v for v in entries.values() if isinstance(v, str)}
+    return labels | set(entries.get("read_aliases", {}))
 
 
 @pytest.mark.parametrize(("form", "fields", "enums"), read_cases())
 def test_mapped_fields_exist(
     ar: AR, form: str, fields: dict[str, str], enums: dict[str, str]
 ) -> None:
-    """The read form has every mapped field, and its selections take every mapped label."""
+    """The read form has every mapped field, and its selections take every label the mapping
+    writes or reads (the stock work log and association types among them)."""
     known = form_fields(ar, form)
     assert {name: field for name, field in fields.items() if field not in known} == {}
     for name, table in enums.items():
-        labels = {v for v in MAPPING["enums"][table].values() if isinstance(v, str)}
+        labels = mapped_labels(table)
         offered = set(known[fields[name]].get("selection_values", []))
         assert labels <= offered, (name, labels - offered)
 

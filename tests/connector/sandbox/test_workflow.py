@@ -248,6 +248,76 @@ def test_work_log_on_an_incident(ar: AR) -> None:
     assert orphan.json()[0]["messageAppendedText"].startswith("Incident Number")
 
 
+@pytest.mark.parametrize(
+    "work_log_type",
+    [
+        "Email System",
+        "Incident Task / Action",
+        "Customer Follow-up",
+        "Resolution Communications",
+        "Vendor Communication",
+        "Status Change",
+    ],
+)
+def test_work_logs_take_the_stock_work_log_types(ar: AR, work_log_type: str) -> None:
+    """HPD:WorkLog's Work Log Type is the stock selection, not just the three SMPM writes [4.4]."""
+    number = ar.new_incident()
+    answer = ar.create(
+        "HPD:WorkLog",
+        {"Incident Number": number, "Description": "x", "Work Log Type": work_log_type},
+    )
+    assert answer.status_code == 201, answer.text
+    (note,) = ar.entries("HPD:WorkLog", q=f"'Incident Number' = \"{number}\"")
+    assert note["Work Log Type"] == work_log_type
+
+
+def test_work_log_types_are_stored_as_ar_numbers(ar: AR) -> None:
+    """The selection's integers are AR's (8000 is General Information [4.4]); a label outside
+    the stock list ("Fax" is a Reported Source, not a work log type) is refused with 306."""
+    number = ar.new_incident()
+    by_number = ar.create(
+        "HPD:WorkLog", {"Incident Number": number, "Description": "x", "Work Log Type": 16000}
+    )
+    assert by_number.status_code == 201, by_number.text
+    (note,) = ar.entries("HPD:WorkLog", q=f"'Incident Number' = \"{number}\"")
+    assert note["Work Log Type"] == "Email System"
+    unknown = ar.create(
+        "HPD:WorkLog", {"Incident Number": number, "Description": "x", "Work Log Type": "Fax"}
+    )
+    assert unknown.json()[0]["messageNumber"] == 306
+
+
+@pytest.mark.parametrize(
+    ("written", "reciprocal"),
+    [
+        ("Duplicate of", "Original of"),
+        ("Original of", "Duplicate of"),
+        ("Resolved by", "Resolved"),
+        ("Resolved", "Resolved by"),
+        ("Caused", "Caused By"),
+        ("Related to", "Related to"),
+    ],
+)
+def test_an_incident_to_incident_link_gets_its_reciprocal_type(
+    ar: AR, written: str, reciprocal: str
+) -> None:
+    """The related incident's row names the link as seen from there [4.4, 4.7]."""
+    first, second = ar.new_incident(), ar.new_incident()
+    answer = ar.create(
+        "HPD:Associations",
+        {
+            "Request ID02": first,
+            "Request ID01": second,
+            "Form Name01": "HPD:Help Desk",
+            "Association Type01": written,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    (theirs,) = ar.entries("HPD:Associations", q=f"'Request ID02' = \"{second}\"")
+    assert (theirs["Request ID01"], theirs["Association Type01"]) == (first, reciprocal)
+    assert (theirs["Form Name01"], theirs["Request Type01"]) == ("HPD:Help Desk", "Incident")
+
+
 def test_problem_pending_needs_a_reason(ar: AR) -> None:
     """A problem moving to Pending needs its (misspelt) status reason field."""
     number = ar.create(
