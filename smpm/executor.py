@@ -9,8 +9,10 @@ For every write the executor
 
 A crash between 3 and 4 leaves a pending key. The next run finds it and asks the ITSM whether the
 write happened (a record with that correlation id, a work note carrying the key, the relation
-itself) before writing again, so a replay never creates a second record. Updates set absolute
-values, so repeating one is harmless. External notifications (mail, chat) are at-least-once.
+itself) before writing again, so a replay never creates a second record. A relate whose link
+the ITSM holds already, seen from either record, is skipped ("already related"). Updates set
+absolute values, so repeating one is harmless. External notifications (mail, chat) are
+at-least-once.
 
 A failed action does not stop the others; an action that needs the record a failed step was to
 create is reported as blocked.
@@ -28,7 +30,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from connector.base import BatchWriter, Connector, RecordUpdate
-from connector.entities import ENTITY_TYPES, Entity, Relation, WorkNote
+from connector.entities import ENTITY_TYPES, Entity, RecordKind, Relation, WorkNote
+from connector.enums import RelationType
 from connector.errors import ConfigurationError, ConnectorError
 from connector.filters import Field
 from procedures.plan import Action, ActionKind, Plan, Ref
@@ -163,6 +166,8 @@ class Executor:
                     return Outcome(
                         action, key, RECOVERED, "found the earlier write in the ITSM", found
                     )
+            elif action.relation is not None and _related(self.connector, action.relation):
+                return Outcome(action, key, SKIPPED, "already related", action.relation.target_id)
             else:
                 self._mark_pending(plan, action, key)
         except (ConnectorError, ConfigurationError, ValueError) as exc:
@@ -225,15 +230,7 @@ class Executor:
             return None
         if action.kind is ActionKind.RELATE:
             assert action.relation is not None
-            rel = action.relation
-            where = (
-                (Field("source_id") == rel.source_id)
-                & (Field("target_id") == rel.target_id)
-                & (Field("target_kind") == rel.target_kind)
-            )
-            for _ in c.find(Relation, where, within=rel.source_kind, limit=1):
-                return rel.target_id
-            return None
+            return action.relation.target_id if _related(c, action.relation) else None
         return None  # updates are absolute; notifications cannot be asked about: write again
 
     # -- state ----------------------------------------------------------------------------------
@@ -413,6 +410,43 @@ def _resolve_refs(action: Action, results: dict[tuple[str, str], str | None]) ->
     if action.note is not None and isinstance(action.target_id, Ref):
         updates["note"] = action.note.model_copy(update={"parent_id": updates["target_id"]})
     return action.model_copy(update=updates) if updates else action
+
+
+def _related(connector: Connector, rel: Relation) -> bool:
+    """Whether the ITSM holds this link already: on the source with its type, or on the target
+    with the type seen from there (Remedy's reciprocal association row, or a platform keeping
+    the link on that record only)."""
+    ways = [(rel.source_kind, rel.source_id, rel.relation_type, rel.target_kind, rel.target_id)]
+    back = rel.relation_type.inverse
+    if back is not None:
+        ways.append((rel.target_kind, rel.target_id, back, rel.source_kind, rel.source_id))
+    return any(_holds(connector, *way) for way in ways)
+
+
+def _holds(
+    connector: Connector,
+    kind: RecordKind,
+    source: str,
+    relation_type: RelationType,
+    to_kind: RecordKind,
+    target: str,
+) -> bool:
+    """One record's links include this one; rows are checked here, not trusted to the filter.
+    A kind the platform keeps no links on holds none (the write then says why it cannot)."""
+    where = (
+        (Field("source_id") == source)
+        & (Field("target_id") == target)
+        & (Field("target_kind") == to_kind)
+    )
+    wanted = (kind, source, relation_type, to_kind, target)
+    try:
+        found = connector.find(Relation, where, within=kind)
+        return any(
+            (r.source_kind, r.source_id, r.relation_type, r.target_kind, r.target_id) == wanted
+            for r in found
+        )
+    except ConfigurationError:
+        return False
 
 
 def _stamped(note: WorkNote, key: str) -> WorkNote:
