@@ -40,9 +40,11 @@ registered once: trigger `availability:<service>:<period>` for the requests with
 trigger every new problem had before CIs told them apart, so such a problem of the period
 under way keeps its requests), `availability:<service>:<period>:ci:<CI>` for a CI. A later run
 finds a CI's problem by its CI, and the no-CI one of a period by its details (records.py
-`period_mark`), also on another node with a state store of its own. When every outage request
-to decide on is settled (linked by an earlier run, says the executor), no relation or problem
-is read; otherwise the links of all of them are, for the CIs and summaries of linked requests.
+`period_mark`), also on another node with a state store of its own. Reads: the outage requests
+of every SLA; then, for the services with requests still to link (the executor says which were
+linked by an earlier run: settled), the problem links of all their requests to decide on (the
+settled ones' CIs and summaries are evidence too), the problems linked and the services' open
+problem investigations. When every request is settled, no relation or problem is read.
 """
 
 from __future__ import annotations
@@ -172,13 +174,15 @@ def gather(ctx: Context) -> Tracking:
     need = tracking.needing_links()
     done = ctx.settled(link_trigger(i) for i in need)
     tracking.settled = {i for i in need if link_trigger(i) in done}
-    if any(i not in tracking.settled for i in need):
-        # The settled requests' links too: their CIs and summaries are evidence for the others.
-        tracking.links = problem_links(ctx.connector, need, config)
+    services = {str(tracking.incidents[i].service) for i in need if i not in tracking.settled}
+    if services:
+        # The links of the settled requests of these services too: their CIs, categorisation
+        # and summaries are evidence for the others.
+        evidence = [i for i in need if tracking.incidents[i].service in services]
+        tracking.links = problem_links(ctx.connector, evidence, config)
         linked = {p for ids in tracking.links.values() for p in ids}
         tracking.problems = read_problems(ctx.connector, linked, config.ids_per_query)
-        services = sorted({p.sla.service for p in tracking.at_risk()})
-        tracking.problems |= open_problems(ctx.connector, services, config)
+        tracking.problems |= open_problems(ctx.connector, sorted(services), config)
     return tracking
 
 

@@ -477,6 +477,26 @@ def test_the_settled_requests_links_are_evidence_for_the_others() -> None:
     assert links(plan) == {"INC2": "PBI5"} and creates(plan) == []
 
 
+def test_only_the_services_with_requests_to_link_have_their_links_and_problems_read() -> None:
+    """Payroll's outage was linked by an earlier run: neither its links nor its problems are
+    read; Online Banking's are, its settled request's link included."""
+    payroll = {"name": "Pay", "service": "Payroll", "availability_target": 99.5}
+    fake = itsm(
+        FOUR_HOURS,
+        nov("INC2", 20, ci="db-cluster-01"),
+        outage("INC5", "2026-11-10 10:00", "2026-11-10 18:00", service="Payroll"),
+        problem("PBI5"),
+        problem("PBI9", service="Payroll"),
+        caused_by("INC1", "PBI5"),
+        caused_by("INC5", "PBI9"),
+    )
+    done = {p2.link_trigger("INC1"), p2.link_trigger("INC5")}
+    ctx = Context(fake, config(GOLD, payroll), NOW, "test", settled=lambda t: done & set(t))
+    tracking = p2.gather(ctx)
+    assert (tracking.settled, tracking.links) == ({"INC1", "INC5"}, {"INC1": {"PBI5"}})
+    assert set(tracking.problems) == {"PBI5"}
+
+
 @pytest.mark.parametrize(
     ("ci", "summary", "trigger", "which"),
     [
