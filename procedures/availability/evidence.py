@@ -69,7 +69,7 @@ def candidates(
         if problem.status is None or not problem.status.is_open:
             continue
         if problem.service == service or (
-            problem.service is None and any(i.service == service for i in linked)
+            not problem.service and any(i.service == service for i in linked)
         ):
             found.append(Candidate(number, problem, linked))
     return found
@@ -85,7 +85,7 @@ def same_ci(incident: IncidentRequest, pool: Sequence[Candidate]) -> Match | Non
         if c.problem.ci == ci:
             matches.append(Match(c, f"same CI {ci} as {c.label}"))
             continue
-        via = next((i for i in c.linked if i.ci == ci and i.id != incident.id), None)
+        via = next((i for i in c.linked if i.ci == ci), None)
         if via is not None:
             matches.append(Match(c, f"same CI {ci} as {via.id}, already linked to {c.label}"))
     return _best(matches)
@@ -168,6 +168,6 @@ def registered_without_ci(service: str, period: str, pool: Sequence[Candidate]) 
     for c in pool:
         p = c.problem
         ours = (p.summary or "").startswith(problem_prefix(service))
-        if isinstance(c.target, str) and ours and p.ci is None and mark in (p.details or ""):
+        if isinstance(c.target, str) and ours and not p.ci and mark in (p.details or ""):
             return c
     return None
