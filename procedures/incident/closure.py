@@ -1,15 +1,23 @@
 """Incident Management, Procedure 6, Incident Request Closure.
 
-SMPM: "After a user has received an incident request completion notification, he/she reviews the
-solution information ... If the user considers the solution acceptable, he/she does not need to
-take any action. If the solution is not acceptable, however, the user reopens the incident
-request, thus requesting a better solution."
+SMPM: "After a user has received an incident request completion notification, he/she reviews
+the solution information of his/her incident request. The user then tries to verify the
+solution. If the user considers the solution acceptable, he/she does not need to take any
+action. If the solution is not acceptable, however, the user reopens the incident request, thus
+requesting a better solution."
 
 Scheduled, for every resolved incident request:
-- the requester rejected the solution (a customer-communication work note after the resolution
-  whose text matches `rejection_keywords`) -> reopened: back to In Progress with its assignment,
-  with a work note quoting the requester, on the same record so its history is kept;
+- the requester rejected the solution -> reopened: back to In Progress with its assignment, with
+  a work note quoting the sentence that decided, on the same record so its history is kept.
+  Only the user's words count: customer communications written after the resolution by the
+  request's customer, not the assignee's ("if it is not fixed, reply and we will reopen") nor
+  any other analyst's, and not work notes. How they are read (quoted text, negations,
+  hypotheticals) is `procedures.incident.rejection`; the vocabulary is `[incident.closure]`;
 - otherwise, resolved longer than `close_after_days` ago -> closed (silence is acceptance).
+
+A user who reopens the request in the ITSM (or a service desk analyst who does it for him/her)
+moves it out of Resolved: P6 then neither reads nor closes it. That explicit signal is better
+than any reading of text.
 """
 
 from __future__ import annotations
@@ -17,42 +25,125 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from connector.entities import IncidentRequest, RecordKind, WorkNote
 from connector.enums import IncidentStatus, NoteType
 from connector.filters import Field as F
+from procedures.incident.rejection import Reading, Vocabulary, normalise, own_words, read
 from procedures.plan import Action, ActionKind, Plan, Reason, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
 PROCEDURE = "P6 Incident Request Closure"
 NAME = "incident.closure"
+QUOTE_LENGTH = 300  # of the sentence in a reason; the work note carries up to 500 characters
+
+
+def _phrase(value: str) -> str:
+    if not re.search(r"\w", normalise(value)):
+        raise ValueError("an empty phrase would match every reply; remove it")
+    return value.strip()
+
+
+def _regex(value: str) -> str:
+    try:
+        pattern = re.compile(value, re.MULTILINE | re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc.msg} at position {exc.pos}") from None
+    for sample in ("", "x", " x ", "still broken\nok"):
+        if any(m.start() == m.end() for m in pattern.finditer(sample)):
+            raise ValueError("matches the empty string: it would match every reply")
+    return value
+
+
+Phrase = Annotated[str, AfterValidator(_phrase)]
+Regex = Annotated[str, AfterValidator(_regex)]
+
+KEYWORDS = [
+    "not fixed",
+    "not resolved",
+    "not solved",
+    "is not working",
+    "are not working",
+    "does not work",
+    "do not work",
+    "did not work",
+    "did not help",
+    "does not help",
+    "did not fix",
+    "did not solve",
+    "has not been fixed",
+    "do not close",
+    "reopen",
+    "re-open",
+    "reject",
+]
+PATTERNS = [
+    r"\bstill\s+(?:not|can not|unable|broken|down|offline|slow|fail\w*|crash\w*|freez\w*"
+    r"|hang\w*|getting|gets?|seeing|sees?|happen\w*|occur\w*|the same"
+    r"|(?:have|has|had) the same|(?:does|do|is|are|will|has|have) not)\b",
+    r"\b(?:fail\w*|broke\w*|break\w*|crash\w*|happen\w*|stopp?\w*|freez\w*|froze\w*|hang\w*"
+    r"|down|not work\w*)\s+again\b",
+    r"\bsame\s+(?:error|problem|issue|fault|message|behaviou?r)\b",
+    r"\b(?:error|problem|issue|fault)s?\s+(?:is|are|came|comes?|has come)\s+back\b",
+    r"^(?:(?:it|this|that) is\s+)?not working\b",
+]
+NEGATIONS = [
+    "not",
+    "never",
+    "no",
+    "no longer",
+    "no need to",
+    "no need for",
+    "no reason to",
+    "need not",
+    "nothing",
+    "nobody",
+    "no one",
+    "without",
+]
+NEGATIONS_AFTER = ["not needed", "not necessary", "not required", "unnecessary"]
+HYPOTHETICALS = ["if", "unless", "in case", "should it", "should this", "should the"]
+QUOTE_HEADERS = [
+    r"^[ \t]*On\b[^\n]*(?:\n[^\n]*)?\bwrote:[ \t]*$",
+    r"^[ \t]*-{2,}[ \t]*Original Message[ \t]*-{2,}",
+    r"^[ \t]*From:[^\n]*\n[ \t]*(?:Sent|Date):",
+    r"^[ \t]*_{10,}[ \t]*$",
+]
 
 
 class ClosureConfig(BaseModel):
-    """`[incident.closure]`: how long a resolution waits for the requester, and what a 'no' says."""
+    """`[incident.closure]`: how long a resolution waits for the requester, and what a 'no'
+    says (phrases case-insensitive, patterns Python regular expressions; see
+    `procedures.incident.rejection` for how a reply is read). Empty `rejection_keywords` and
+    `rejection_patterns` turn the reading of replies off."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     close_after_days: float = Field(default=5, gt=0)
-    rejection_keywords: list[str] = Field(
-        default_factory=lambda: [
-            "not fixed",
-            "still broken",
-            "still not working",
-            "reject",
-            "reopen",
-        ]
+    rejection_keywords: list[Phrase] = Field(default_factory=lambda: list(KEYWORDS))
+    rejection_patterns: list[Regex] = Field(default_factory=lambda: list(PATTERNS))
+    negations: list[Phrase] = Field(default_factory=lambda: list(NEGATIONS))
+    negations_after: list[Phrase] = Field(default_factory=lambda: list(NEGATIONS_AFTER))
+    negation_window: int = Field(
+        default=3, ge=0, le=10, description="words a negation may stand from the phrase"
     )
+    hypotheticals: list[Phrase] = Field(default_factory=lambda: list(HYPOTHETICALS))
+    quote_headers: list[Regex] = Field(default_factory=lambda: list(QUOTE_HEADERS))
     closure_reason: str | None = Field(default=None, description="status reason set on closing")
 
-    def rejects(self, text: str) -> str | None:
-        lowered = text.casefold()
-        return next(
-            (k for k in self.rejection_keywords if re.search(re.escape(k.casefold()), lowered)),
-            None,
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.of(
+            keywords=self.rejection_keywords,
+            patterns=self.rejection_patterns,
+            negations=self.negations,
+            negations_after=self.negations_after,
+            hypotheticals=self.hypotheticals,
+            quote_headers=self.quote_headers,
+            window=self.negation_window,
         )
 
 
@@ -85,8 +176,9 @@ def decide(
     trigger: str,
 ) -> Plan:
     plan = Plan(procedure=NAME, trigger=trigger)
+    vocabulary = config.vocabulary()
     for incident, notes in items:
-        review(incident, notes, config, now, plan)
+        review(incident, notes, config, vocabulary, now, plan)
     return plan
 
 
@@ -94,20 +186,15 @@ def review(
     incident: IncidentRequest,
     notes: list[WorkNote],
     config: ClosureConfig,
+    vocabulary: Vocabulary,
     now: datetime,
     plan: Plan,
 ) -> None:
     resolved_at = incident.resolved_at
-    after = [
-        n
-        for n in notes
-        if resolved_at is None or n.created_at is None or n.created_at >= resolved_at
-    ]
-    for note in after:
-        keyword = config.rejects(f"{note.summary or ''} {note.text}")
-        if keyword:
-            _reopen(incident, note, keyword, plan)
-            return
+    rejection = _rejection(incident, _users_words(incident, notes, plan), vocabulary, plan)
+    if rejection is not None:
+        _reopen(incident, *rejection, vocabulary, plan)
+        return
     if resolved_at is None:
         plan.note(str(incident.id), "left resolved", "no resolution date is recorded")
         return
@@ -136,13 +223,72 @@ def review(
     plan.note(str(incident.id), "close", why)
 
 
-def _reopen(incident: IncidentRequest, note: WorkNote, keyword: str, plan: Plan) -> None:
+def _users_words(incident: IncidentRequest, notes: list[WorkNote], plan: Plan) -> list[WorkNote]:
+    """The requester's customer communications since the resolution, oldest first.
+
+    SMPM has the user, not the support staff, reopen: the assignee's own 'if it is not fixed,
+    reply and we will reopen' and an analyst's notes are not the user's verdict."""
+    resolved_at, customer = incident.resolved_at, (incident.customer or "").casefold()
+    after = [
+        n
+        for n in notes
+        if n.note_type is NoteType.CUSTOMER_COMMUNICATION
+        and (resolved_at is None or n.created_at is None or n.created_at >= resolved_at)
+    ]
+    mine = [n for n in after if customer and (n.author or "").casefold() == customer]
+    others = sorted({n.author or "(no author)" for n in after if n not in mine})
+    if others:
+        whose = f"the requester {incident.customer}" if customer else "no requester is recorded"
+        plan.note(
+            str(incident.id),
+            "not read",
+            f"customer communications after the resolution by {', '.join(others)} are not "
+            f"the requester's ({whose}): only the user reopens the request",
+        )
+    return sorted(mine, key=lambda n: (n.created_at is None, n.created_at or datetime.min))
+
+
+def _rejection(
+    incident: IncidentRequest, words: list[WorkNote], vocabulary: Vocabulary, plan: Plan
+) -> tuple[WorkNote, Reading] | None:
+    """The latest sentence of the user's words that rejects the solution, with its note; the
+    readings that found a rejection phrase but do not reject are explained in findings."""
+    found: tuple[WorkNote, Reading] | None = None
+    for note in words:
+        for reading in read(note.text or note.summary or "", vocabulary):
+            if reading.rejects:
+                found = (note, reading)
+            else:
+                plan.note(
+                    str(incident.id),
+                    "not a rejection",
+                    f"'{_quote(reading.sentence)}': '{reading.phrase}' ({reading.rule}) is "
+                    f"cancelled by '{reading.cancelled_by}'",
+                )
+    return found
+
+
+def _quote(sentence: str) -> str:
+    flat = " ".join(sentence.split())
+    return flat if len(flat) <= QUOTE_LENGTH else flat[: QUOTE_LENGTH - 1] + "\u2026"
+
+
+def _reopen(
+    incident: IncidentRequest,
+    note: WorkNote,
+    reading: Reading,
+    vocabulary: Vocabulary,
+    plan: Plan,
+) -> None:
     resolved = incident.resolved_at.isoformat() if incident.resolved_at else "unknown"
     trigger = f"incident:{incident.id}:resolved:{resolved}"
+    when = f" of {note.created_at:%Y-%m-%d %H:%M} UTC" if note.created_at else ""
     why = (
-        f"the requester rejected the solution ({note.author or 'customer'} wrote "
-        f"'{keyword}'); the request is reopened on the same record so its history is kept"
+        f"the requester {note.author} rejected the solution in a customer communication{when}: "
+        f"'{_quote(reading.sentence)}' ('{reading.phrase}', from {reading.rule}); the request "
+        "is reopened on the same record so its history is kept"
     )
+    words = " ".join(own_words(note.text or note.summary or "", vocabulary).split())
     plan.add(
         Action(
             kind=ActionKind.UPDATE,
@@ -162,7 +308,7 @@ def _reopen(incident: IncidentRequest, note: WorkNote, keyword: str, plan: Plan)
             trigger=trigger,
             reason=reason(why),
             summary="Reopened: requester rejected the solution",
-            text=f"{PROCESS} {PROCEDURE}: {why}. Requester's words: {note.text[:500]}",
+            text=f"{PROCESS} {PROCEDURE}: {why}. Requester's words: {words[:500]}",
         )
     )
     plan.note(str(incident.id), "reopen", why)
@@ -170,6 +316,17 @@ def _reopen(incident: IncidentRequest, note: WorkNote, keyword: str, plan: Plan)
 
 def run(ctx: Context) -> Plan:
     return decide(gather(ctx), ctx.config.incident.closure, ctx.now, ctx.trigger)
+
+
+def for_record(ctx: Context, record_id: str) -> Plan:
+    """P6 for one request, when the ITSM (or a portal) says it changed: a requester's reply is
+    decided on at once rather than at the next scheduled run. Not resolved: nothing to do."""
+    incident = ctx.connector.get(IncidentRequest, record_id)
+    if incident.status is not IncidentStatus.RESOLVED:
+        return Plan(procedure=NAME, trigger=ctx.trigger)
+    where = (F("parent_id") == record_id) & (F("note_type") == NoteType.CUSTOMER_COMMUNICATION)
+    notes = list(ctx.connector.find(WorkNote, where, within=RecordKind.INCIDENT))
+    return decide([(incident, notes)], ctx.config.incident.closure, ctx.now, ctx.trigger)
 
 
 SPEC = Procedure(

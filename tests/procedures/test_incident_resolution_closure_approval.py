@@ -125,13 +125,16 @@ def test_closure_decisions(resolved_days_ago: int, notes: list, expected: list) 
     """'If the user considers the solution acceptable, he/she does not need to take any action.
     If the solution is not acceptable ... the user reopens the incident request'"""
     resolved_at = NOW - timedelta(days=resolved_days_ago)
-    request = incident(id="INC1", status=IncidentStatus.RESOLVED, resolved_at=resolved_at)
+    request = incident(
+        id="INC1", status=IncidentStatus.RESOLVED, resolved_at=resolved_at, customer="Peter"
+    )
     written = [
         WorkNote(
             parent_kind=RecordKind.INCIDENT,
             parent_id="INC1",
             text=text,
             note_type=NoteType.CUSTOMER_COMMUNICATION,
+            author="Peter",  # the requester: only their words count
             created_at=resolved_at + timedelta(hours=h),
         )
         for text, h in notes
