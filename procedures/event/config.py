@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from procedures.event.handling import HandlingConfig
+from procedures.event.handling_config import HandlingConfig
 from procedures.event.review import EventReviewConfig, OutageReviewConfig
 
 

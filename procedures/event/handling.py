@@ -11,31 +11,34 @@ Decisions for one event, in this order:
 1. clear            -> a work note on its incident (and, only if configured, resolve it);
 2. not the first    -> an open incident has this message key, or this CI and symptom: a work note
                        with the count on that incident (every time, or at doublings); no incident;
-3. planned          -> the CI or a service it supports is in an approved change's window or a
-                       planned maintenance window: closed, and the reason recorded;
-4. another CI       -> a CI this one depends on has an open outage incident: the event is linked
+3. not the first    -> a capacity reading past its threshold whose earlier warning Capacity
+   (capacity)          Management P2 closed into a problem investigation that is still open: a
+                       work note with the count on that problem; no incident;
+4. planned          -> the CI or a service it supports is in an approved change's window or a
+                       planned maintenance window: closed, and the reason recorded. SMPM closes
+                       "a service degradation or outage that was planned", so a capacity warning
+                       is closed as planned only with `close_planned_capacity_warnings`;
+5. another CI       -> a CI this one depends on has an open outage incident: the event is linked
                        to that incident (CI as impacted), no new incident (status events only: a
                        capacity reading measures this CI itself, whatever fails upstream);
-5. capacity warning -> a reading past its threshold: a new "Infrastructure Event" request for the
+6. capacity warning -> a reading past its threshold: a new "Infrastructure Event" request for the
                        CI and its service, assigned to that service's capacity manager;
-6. outage           -> a new "Infrastructure Restoration" request for the CI and its service,
+7. outage           -> a new "Infrastructure Restoration" request for the CI and its service,
                        routed by the Incident Management assignment rules;
-7. anything else    -> closed as information.
+8. anything else    -> closed as information.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from connector.entities import Change as ChangeRecord
 from connector.entities import (
     ConfigurationItem,
     Event,
     IncidentRequest,
+    ProblemInvestigation,
     RecordKind,
 )
 from connector.enums import (
@@ -48,6 +51,7 @@ from connector.enums import (
     Urgency,
 )
 from procedures.directory import Directory
+from procedures.event.handling_config import HandlingConfig, Window
 from procedures.incident.assignment import AssignmentConfig, choose_group
 from procedures.plan import Action, ActionKind, Plan, Reason, incident_link, note_action
 from procedures.registry import Procedure
@@ -58,66 +62,6 @@ NAME = "event.handling"
 
 OUTAGE = (EventSeverity.CRITICAL, EventSeverity.MAJOR)
 DEGRADATION = (EventSeverity.MINOR, EventSeverity.WARNING)
-
-
-class Window(BaseModel):
-    """A planned event: maintenance on a CI or a service, with its reason."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    ci: str | None = None
-    service: str | None = None
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: str
-
-    @model_validator(mode="after")
-    def _sane(self) -> Window:
-        if not (self.ci or self.service):
-            raise ValueError("a maintenance window names a ci or a service")
-        if self.end <= self.start:
-            raise ValueError("a maintenance window ends after it starts")
-        return self
-
-    def covers(self, ci: str | None, services: list[str], when: datetime) -> bool:
-        names = {n.casefold() for n in [ci or "", *services] if n}
-        target = (self.ci or self.service or "").casefold()
-        return target in names and self.start <= when <= self.end
-
-
-class HandlingConfig(BaseModel):
-    """`[event.handling]`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    customer: str | None = Field(
-        default=None, description="login event-raised requests are filed for (Remedy wants one)"
-    )
-    capacity_group: str = "Capacity Management"
-    impact: dict[EventSeverity, Impact] = Field(
-        default_factory=lambda: {
-            EventSeverity.CRITICAL: Impact.EXTENSIVE,
-            EventSeverity.MAJOR: Impact.SIGNIFICANT,
-            EventSeverity.MINOR: Impact.MODERATE,
-            EventSeverity.WARNING: Impact.MINOR,
-        }
-    )
-    urgency: dict[EventSeverity, Urgency] = Field(
-        default_factory=lambda: {
-            EventSeverity.CRITICAL: Urgency.CRITICAL,
-            EventSeverity.MAJOR: Urgency.HIGH,
-            EventSeverity.MINOR: Urgency.MEDIUM,
-            EventSeverity.WARNING: Urgency.LOW,
-        }
-    )
-    repeat_notes: str = Field(default="doubling", pattern="^(every|doubling)$")
-    resolve_on_clear: bool = False
-    clear_status_reason: str = "Automated Resolution Reported"
-    dependency_depth: int = Field(default=3, ge=0, le=10)
-    # An upstream incident explains an event only if it is an outage: a restoration request at
-    # least this severe, being worked on (not pending).
-    cause_min_impact: Impact = Impact.SIGNIFICANT
-    maintenance: list[Window] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -133,6 +77,9 @@ class Situation:
     change: ChangeRecord | None = None
     window: Window | None = None
     cause: IncidentRequest | None = None
+    # A capacity reading's earlier warning (closed) and the open problem P2 linked it to.
+    problem: ProblemInvestigation | None = None
+    warning: IncidentRequest | None = None
 
 
 def reason(rule: str) -> Reason:
@@ -148,6 +95,16 @@ def summary_for(event: Event) -> str:
     return f"{symptom(event)} {event.message or ''}"[:100]
 
 
+def is_reading(event: Event) -> bool:
+    """A capacity reading: a measured value with the threshold it is compared with."""
+    return event.value is not None and event.threshold is not None
+
+
+def past_threshold(event: Event) -> bool:
+    """A reading that warns of a capacity shortage (its value exceeds its threshold)."""
+    return is_reading(event) and event.value > event.threshold  # type: ignore[operator]
+
+
 def decide(
     situation: Situation,
     directory: Directory,
@@ -160,13 +117,17 @@ def decide(
     label = f"event {event.id}"
     if event.severity is EventSeverity.CLEAR:
         _clear(situation, config, plan)
+    elif _registered_for_this_event(situation):
+        _already_registered(situation, plan)
     elif situation.current is not None:
         _repeat(situation, config, plan)
-    elif situation.change is not None or situation.window is not None:
+    elif situation.problem is not None:
+        _capacity_repeat(situation, config, plan)
+    elif _closed_as_planned(situation, config):
         plan.note(label, "closed: planned", _planned_reason(situation))
     elif situation.cause is not None:
         _caused_elsewhere(situation, config, plan)
-    elif event.value is not None and event.threshold is not None:
+    elif is_reading(event):
         _capacity(situation, directory, config, plan)
     elif event.severity in (*OUTAGE, *DEGRADATION):
         _restoration(situation, directory, config, assignment, plan)
@@ -221,6 +182,30 @@ def _clear(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
     plan.note(label, f"noted on {incident.id}", why)
 
 
+def _registered_for_this_event(situation: Situation) -> bool:
+    """The condition's own request exists, yet this is the first event of the condition smpm
+    has received: the request was registered for this very event, which is now being worked
+    again (a retry, or a worker that stopped before recording the outcome)."""
+    request = situation.current or situation.warning
+    return (
+        situation.occurrence <= 1
+        and request is not None
+        and request.event_key == situation.event.message_key
+    )
+
+
+def _already_registered(situation: Situation, plan: Plan) -> None:
+    """Nothing left to do: no second request, and no "repeated" note, since SMPM's "not the
+    first event" does not hold for the first one. Still counted as the new request it was."""
+    event, request = situation.event, situation.current or situation.warning
+    assert request is not None
+    why = (
+        f"{request.id} was registered for this event, the first of '{event.message_key}' on "
+        f"{_ci_name(situation)}, before it was worked again; nothing more to do"
+    )
+    plan.note(f"event {event.id}", "new incident request", why)
+
+
 def _repeat(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
     event, incident, n = situation.event, situation.current, situation.occurrence
     assert incident is not None
@@ -243,10 +228,45 @@ def _repeat(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
     plan.note(f"event {event.id}", f"repeat of {incident.id}", why)
 
 
+def _capacity_repeat(situation: Situation, config: HandlingConfig, plan: Plan) -> None:
+    """The warning was registered and Capacity Management P2 closed it into a problem
+    investigation: that problem is where the shortage is worked now, so the count goes there."""
+    event, problem, n = situation.event, situation.problem, situation.occurrence
+    assert problem is not None and problem.id
+    warning = situation.warning.id if situation.warning is not None else "(unknown)"
+    why = (
+        f"not the first event for this capacity shortage: occurrence {n} of "
+        f"'{event.message_key}' on {_ci_name(situation)}; its warning {warning} was closed by "
+        f"Capacity Management P2 into the open problem investigation {problem.id}, so an "
+        "incident request had already been registered for it; the event is closed without a "
+        "new one"
+    )
+    if _noted(config, n):
+        plan.add(
+            note_action(
+                on=RecordKind.PROBLEM,
+                record=problem.id,
+                step="repeat-note",
+                trigger=f"event:{event.id}",
+                reason=reason(why),
+                summary=f"Monitoring: capacity warning repeated ({n} so far)",
+                text=f"{PROCESS} {PROCEDURE}: {why}. Latest: {event.message}",
+            )
+        )
+    plan.note(f"event {event.id}", f"repeat of {problem.id}", why)
+
+
 def _noted(config: HandlingConfig, occurrence: int) -> bool:
     """Whether the `occurrence`-th event of a condition gets a work note: every one, or the
     doublings (1, 2, 4, 8, ...), so a flapping monitor cannot bury its incident in notes."""
     return config.repeat_notes == "every" or occurrence & (occurrence - 1) == 0
+
+
+def _closed_as_planned(situation: Situation, config: HandlingConfig) -> bool:
+    """SMPM: "closes the event if ... the event represents a service degradation or outage
+    that was planned". A capacity warning is neither, unless the site says it counts."""
+    planned = situation.change is not None or situation.window is not None
+    return planned and (not is_reading(situation.event) or config.close_planned_capacity_warnings)
 
 
 def _planned_reason(situation: Situation) -> str:
@@ -358,7 +378,7 @@ def _capacity(
 ) -> None:
     event = situation.event
     assert event.value is not None and event.threshold is not None
-    if event.value <= event.threshold:
+    if not past_threshold(event):
         plan.note(
             f"event {event.id}",
             "closed: information",
@@ -382,8 +402,25 @@ def _capacity(
         f"first warning of a capacity shortage: {event.metric or event.resource or 'utilisation'} "
         f"{event.value:g} exceeds threshold {event.threshold:g} on {_ci_name(situation)}"
         f"{' (service ' + service + ')' if service else ''}; assigned to {who}"
+        f"{_planned_anyway(situation)}"
     )
     _create(situation, record, why, plan)
+
+
+def _planned_anyway(situation: Situation) -> str:
+    """Why a warning inside a change or maintenance window was registered all the same."""
+    change, window = situation.change, situation.window
+    if change is not None:
+        inside = f"in the window of approved change {change.id} ({change.summary})"
+    elif window is not None:
+        inside = f"in a planned maintenance window ({window.reason})"
+    else:
+        return ""
+    return (
+        f"; {_ci_name(situation)} is {inside}, but SMPM closes only a planned "
+        "service degradation or outage and a capacity shortage outlasts the window "
+        "([event.handling] close_planned_capacity_warnings is off)"
+    )
 
 
 def _restoration(

@@ -340,3 +340,58 @@ def test_the_reading_event_handling_writes_is_the_one_read_back() -> None:
         93.0,
         "zabbix / storage.used_percent",
     )
+
+
+def test_event_handling_finds_the_warning_this_procedure_closed_into_its_problem(
+    tmp_path: Path,
+) -> None:
+    """The contract with Event Management P1 the other way: P2 "closes the incident request
+    after it has been linked to an existing or a new problem investigation"; P1 then takes a
+    further reading of the condition for what SMPM calls "not the first event that was generated
+    for a current or future incident (i.e. when an incident request had already been registered
+    for this)": a note on the problem, no second warning. Replaying either run writes nothing."""
+    from connector.entities import ConfigurationItem, Event, WorkNote
+    from connector.enums import EventSeverity
+    from connector.testing import at
+    from procedures.event import handling as p1
+    from procedures.event.cmdb import CmdbSnapshot
+    from procedures.event.situation import gather
+    from procedures.incident.assignment import AssignmentConfig
+
+    san = ConfigurationItem(id="RE-SAN", name="san-array-01")
+    cmdb = CmdbSnapshot.of([san], [], [])
+    settings = p1.HandlingConfig(customer="monitor")
+    fake = FakeConnector()
+    engine = open_engine(f"sqlite:///{tmp_path / 'state.db'}")
+
+    def handle(event_id: str, occurrence: int) -> p1.Plan:
+        event = Event(
+            id=event_id, source="zabbix", ci="san-array-01", event_type="disk",
+            metric="storage.used_percent", severity=EventSeverity.WARNING, value=93,
+            threshold=85, message_key="zabbix/san-array-01/disk", message="storage 93%",
+            occurred_at=at("2026-11-25 10:00"),
+        )  # fmt: skip
+        situation = gather(fake, event, occurrence, cmdb, settings)
+        plan = p1.decide(situation, directory(), settings, AssignmentConfig())
+        assert not Executor(fake, engine).apply(plan).failed
+        return plan
+
+    first = handle("EV1", 1)
+    [warning_id] = [i.id for i in fake.find(IncidentRequest)]
+    assert first.findings[0].outcome == "new incident request"
+    closing = p2.for_record(context(fake), str(warning_id))
+    assert not Executor(fake, engine).apply(closing).failed
+    [problem] = fake.find(ProblemInvestigation)
+    assert fake.get(IncidentRequest, str(warning_id)).status is IncidentStatus.CLOSED
+
+    second = handle("EV2", 2)
+    assert second.findings[0].outcome == f"repeat of {problem.id}"
+    assert [i.id for i in fake.find(IncidentRequest)] == [warning_id]  # no second warning
+    notes = list(fake.find(WorkNote, within=RecordKind.PROBLEM))
+    assert [(n.parent_id, n.summary) for n in notes] == [
+        (problem.id, "Monitoring: capacity warning repeated (2 so far)")
+    ]
+    writes = len(fake.writes)
+    again = Executor(fake, engine).apply(second)
+    assert {o.outcome for o in again.outcomes} == {"skipped"} and len(fake.writes) == writes
+    engine.dispose()
