@@ -4,6 +4,7 @@ Handling, on the sandbox ITSM (each face: Remedy and ServiceNow, over real HTTP 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from smpm.reports import review
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
 from tests.integration.conftest import PLATFORMS, open_for, platform_settings
-from tests.integration.test_events_on_sandbox import TOKEN, Clock, post
+from tests.integration.test_events_on_sandbox import START, TOKEN, Clock, post
 
 pytestmark = pytest.mark.integration
 OVERVIEW = [
@@ -157,6 +158,7 @@ def test_a_warning_below_the_thresholds_asks_monitoring_to_adjust_the_job(
     assert "Adjust monitoring job zabbix app cpu" in (warning.resolution or "")
     again = run_procedure(settings, "capacity.warning_handling")
     assert again.outcomes == []  # the scheduled run finds nothing left to do
-    plan, paths = review(settings, EVENT_REVIEW, days=1)
+    later = START + timedelta(hours=1)  # the service's clock, an hour on
+    plan, paths = review(settings, EVENT_REVIEW, days=1, now=later)
     assert plan.report is not None and plan.report.rows[0][3:5] == (1, 1)
     assert paths[0].is_file()
