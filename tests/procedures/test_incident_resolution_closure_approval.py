@@ -1,4 +1,4 @@
-"""Incident Management P4 (recurring workarounds), P6 (closure) and P7 (solution approval)."""
+"""Incident Management P6 (closure) and P7 (solution approval); P4: test_incident_resolution."""
 
 from __future__ import annotations
 
@@ -6,95 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from connector.entities import KnowledgeArticle, ProblemInvestigation, RecordKind, WorkNote
-from connector.enums import ArticleStatus, IncidentStatus, NoteType, ProblemStatus
+from connector.entities import KnowledgeArticle, RecordKind, WorkNote
+from connector.enums import ArticleStatus, IncidentStatus, NoteType
 from connector.testing import FakeConnector, at, incident
 from procedures.config import ProceduresConfig
-from procedures.incident import closure, resolution, solution_approval
-from procedures.plan import ActionKind, Ref
+from procedures.incident import closure, solution_approval
 from procedures.registry import Context
 from tests.procedures.conftest import NOW, directory
-
-WORKAROUND = {
-    "status": IncidentStatus.RESOLVED,
-    "status_reason": "Temporary Corrective Action",
-    "service": "Online Banking",
-    "ci": "web-01",
-    "resolved_at": NOW - timedelta(hours=2),
-    "reported_at": NOW - timedelta(hours=5),
-}
-
-
-# -- P4 ------------------------------------------------------------------------------------------
-def test_recurring_workaround_registers_a_problem_and_informs_its_coordinator() -> None:
-    """'if the incident request was resolved using a workaround, and ... is likely to recur, he/she
-    informs the problem coordinator of the affected service'"""
-    plan = resolution.decide(
-        [(incident(id="INC1", **WORKAROUND), 3, None)],
-        directory(),
-        resolution.ResolutionConfig(min_similar=2),
-        "t",
-    )
-    kinds = [a.kind for a in plan.actions]
-    assert kinds == [ActionKind.CREATE, ActionKind.RELATE, ActionKind.ADD_NOTE]
-    create, relate, note = plan.actions
-    assert isinstance(create.record, ProblemInvestigation)
-    assert create.record.problem_coordinator == "paula"
-    assert create.record.investigation_driver == "Re-Occurring Incidents"
-    assert relate.relation_target == Ref(trigger=create.trigger, step="register-problem")
-    assert note.target_id == Ref(trigger=create.trigger, step="register-problem")
-    assert "likely to recur" in str(note.reason)
-
-
-def test_existing_candidate_problem_gets_the_note_and_the_link() -> None:
-    """An open problem investigation for the service is reused, not duplicated."""
-    problem = ProblemInvestigation(
-        id="PBI9", service="Online Banking", status=ProblemStatus.ASSIGNED
-    )
-    plan = resolution.decide(
-        [(incident(id="INC1", **WORKAROUND), 5, problem)],
-        directory(),
-        resolution.ResolutionConfig(),
-        "t",
-    )
-    assert [a.kind for a in plan.actions] == [ActionKind.RELATE, ActionKind.ADD_NOTE]
-    assert plan.actions[0].relation and plan.actions[0].relation.target_id == "PBI9"
-    assert plan.actions[1].note and plan.actions[1].note.parent_id == "PBI9"
-
-
-def test_two_recurrences_in_one_run_share_one_new_problem() -> None:
-    """Two requests on the same CI in one run register one problem, linked to both."""
-    items = [
-        (incident(id="INC1", **WORKAROUND), 3, None),
-        (incident(id="INC2", **WORKAROUND), 3, None),
-    ]
-    plan = resolution.decide(items, directory(), resolution.ResolutionConfig(), "t")
-    assert [a.kind for a in plan.actions].count(ActionKind.CREATE) == 1
-
-
-def test_isolated_workaround_is_not_escalated() -> None:
-    """Below `min_similar` the incident is not 'likely to recur'."""
-    plan = resolution.decide(
-        [(incident(id="INC1", **WORKAROUND), 1, None)],
-        directory(),
-        resolution.ResolutionConfig(min_similar=2),
-        "t",
-    )
-    assert plan.actions == []
-    assert "1 similar requests" in plan.findings[0].because
-
-
-def test_gather_counts_similar_requests_on_the_same_ci() -> None:
-    """Similar = same CI (and category) within the window, not counting the request itself."""
-    fake = FakeConnector().add(
-        incident(id="INC1", **WORKAROUND),
-        incident(id="INC2", ci="web-01", reported_at=NOW - timedelta(days=3)),
-        incident(id="INC3", ci="web-01", reported_at=NOW - timedelta(days=60)),
-        incident(id="INC4", ci="db-01", reported_at=NOW - timedelta(days=1)),
-    )
-    items = resolution.gather(Context(fake, ProceduresConfig(), NOW))
-    assert [(i.id, n) for i, n, _ in items] == [("INC1", 1)]
-
 
 # -- P6 ------------------------------------------------------------------------------------------
 CLOSURE = closure.ClosureConfig(close_after_days=5)
