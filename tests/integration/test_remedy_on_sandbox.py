@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,6 +32,9 @@ from connector.filters import Field
 from connector.remedy import RemedyConnector
 from connector.sandbox.server import DEMO_USER, Sandbox
 from mappings.loader import PlatformMapping
+from procedures.plan import Action, ActionKind, Plan, Reason
+from smpm.executor import Executor
+from smpm.store import open_engine
 from tests.connector.conftest import Sleeps
 from tests.integration.conftest import remedy_for
 
@@ -246,3 +251,111 @@ def test_cmdb_dependencies_read_as_depends_on(remedy_live: RemedyConnector) -> N
     assert ("lb-bank-01", "web-bank-01") in pairs
     assert ("web-bank-01", "lb-bank-01") not in pairs
     assert ("db-node-01", "san-array-01") in pairs
+
+
+def new_problem(remedy: RemedyConnector, summary: str) -> str:
+    problem = remedy.create(
+        ProblemInvestigation(
+            summary=summary,
+            status=ProblemStatus.UNDER_REVIEW,
+            impact=Impact.MODERATE,
+            urgency=Urgency.MEDIUM,
+        )
+    )
+    assert problem.id
+    return problem.id
+
+
+def link(
+    source: tuple[RecordKind, str], kind: RelationType, target: tuple[RecordKind, str]
+) -> Relation:
+    return Relation(
+        source_kind=source[0],
+        source_id=source[1],
+        target_kind=target[0],
+        target_id=target[1],
+        relation_type=kind,
+    )
+
+
+def links_of(remedy: RemedyConnector, kind: RecordKind, owner: str) -> set[tuple[str, str, str]]:
+    return {
+        (r.target_kind.value, r.target_id, r.relation_type.value)
+        for r in remedy.find(Relation, Field("source_id") == owner, within=kind)
+    }
+
+
+def test_a_relation_listing_reads_the_reciprocal_rows(remedy_live: RemedyConnector) -> None:
+    """Each link is a row on both records, with its type as seen from there [4.4]: the listing
+    of any of them reads it, none fails."""
+    original = remedy_live.create(new_incident("Mail down")).id
+    duplicate = remedy_live.create(new_incident("Mail down too")).id
+    assert original and duplicate
+    problem = new_problem(remedy_live, "Mail relay crashes")
+    INC, PBI = RecordKind.INCIDENT, RecordKind.PROBLEM
+    remedy_live.relate(link((INC, original), RelationType.CAUSED_BY, (PBI, problem)))
+    remedy_live.relate(link((INC, duplicate), RelationType.DUPLICATE_OF, (INC, original)))
+    remedy_live.relate(link((PBI, problem), RelationType.RESOLVES, (INC, duplicate)))
+
+    assert links_of(remedy_live, INC, original) == {
+        ("problem", problem, "caused_by"),
+        ("incident", duplicate, "original_of"),
+    }
+    assert links_of(remedy_live, INC, duplicate) == {
+        ("incident", original, "duplicate_of"),
+        ("problem", problem, "resolved_by"),
+    }
+    assert links_of(remedy_live, PBI, problem) == {
+        ("incident", original, "causes"),
+        ("incident", duplicate, "resolves"),
+    }
+
+
+def test_relating_again_either_way_round_is_skipped(
+    remedy_live: RemedyConnector, tmp_path: Path
+) -> None:
+    """The executor relates an incident to its problem once; the same link asked for again,
+    from the incident or from the problem, is skipped and leaves one row on each form."""
+    incident = remedy_live.create(new_incident("Payroll batch fails")).id
+    assert incident
+    problem = new_problem(remedy_live, "Payroll batch runs out of memory")
+    INC, PBI = RecordKind.INCIDENT, RecordKind.PROBLEM
+    engine = open_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    executor = Executor(remedy_live, engine)
+
+    def relate(trigger: str, relation: Relation) -> list[tuple[str, str]]:
+        plan = Plan(procedure="test.relate", trigger=trigger)
+        plan.add(
+            Action(
+                kind=ActionKind.RELATE,
+                step="link",
+                trigger=trigger,
+                reason=Reason(process="Problem Management", procedure="P1", rule="test"),
+                target_kind=relation.source_kind,
+                target_id=relation.source_id,
+                relation=relation,
+            )
+        )
+        return [(o.outcome, o.detail) for o in executor.apply(plan).outcomes]
+
+    assert relate("first", link((INC, incident), RelationType.CAUSED_BY, (PBI, problem))) == [
+        ("applied", "")
+    ]
+    assert relate("again", link((INC, incident), RelationType.CAUSED_BY, (PBI, problem))) == [
+        ("skipped", "already related")
+    ]
+    assert relate("reverse", link((PBI, problem), RelationType.CAUSES, (INC, incident))) == [
+        ("skipped", "already related")
+    ]
+    rows = [
+        list(remedy_live.list_entries(form, qualification=f"'Request ID02' = \"{owner}\""))
+        for form, owner in (
+            ("HPD:Associations", incident),
+            ("PBM:Investigation Associations", problem),
+        )
+    ]
+    assert [[r["Association Type01"] for r in found] for found in rows] == [
+        ["Caused By"],
+        ["Caused"],
+    ]
+    engine.dispose()
