@@ -2,8 +2,9 @@
 
 Labels come from the reference (section in brackets) and the Remedy mapping. The stored integers
 for incident Status (0..6), Impact/Urgency (1000..4000), Service Type (0..4) and Reported Source
-(1000..11000) follow community code quoted in [4.3] (UNCONFIRMED by BMC docs); elsewhere the
-integer is the label's position. Comparisons such as `'Status' < "Pending"` use these integers.
+(1000..11000) follow community code quoted in [4.3] (UNCONFIRMED by BMC docs), those of Work Log
+Type (1000..44000) a Mid Tier page (see below); elsewhere the integer is the label's position.
+Comparisons such as `'Status' < "Pending"` use these integers.
 """
 
 from __future__ import annotations
