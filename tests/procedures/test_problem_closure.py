@@ -282,6 +282,12 @@ def test_the_outcomes_that_count_are_settings() -> None:
     assert [f.outcome for f in (*fixed.findings, *rolled.findings)] == ["close", "reopen"]
 
 
+def test_a_reason_meaning_both_outcomes_is_refused_at_load() -> None:
+    """Bad config gets a clear error naming the keys and the value."""
+    with pytest.raises(ValueError, match=r"both name \['Done'\]"):
+        ProblemClosureConfig(successful_reasons=["Done"], unsuccessful_reasons=["Done", "Failed"])
+
+
 def test_closing_goes_completed_then_closed_with_the_resolution() -> None:
     config = CONFIG.model_copy(update={"close_status_reason": "fix_applied"})
     complete, close, note = decide(Verification(PROBLEM, (change(),)), config=config).actions
