@@ -101,6 +101,7 @@ def reason(rule: str) -> Reason:
 
 
 def outcome(change: Change, config: ProblemClosureConfig) -> Outcome:
+    """Its status, then its status reason: Completed says the work ended, not that it worked."""
     if change.status not in ENDED:
         return Outcome.OPEN
     if change.status in NOT_IMPLEMENTED or change.status_reason in config.unsuccessful_reasons:
