@@ -40,7 +40,7 @@ OUTAGE_HISTORY: dict[int, list[tuple[str, str | None, int, int, float]]] = {
     1: [
         ("Online Banking", "db-cluster-01", 5, 9, 3.5),
         ("Online Banking", "app-bank-02", 12, 14, 1.0),
-        ("Online Banking", "db-cluster-01", 21, 10, 1.5),
+        ("Online Banking", None, 21, 10, 1.5),  # reported by users; no CI named
         ("Email", None, 14, 8, 2.0),
     ],
 }

@@ -9,7 +9,8 @@ SLAs, so one run never straddles the boundary it is meant to test.
 libfaketime (Debian's package `faketime`) shifts the wall clock of a process and of everything it
 starts by one offset, so processes still agree with each other (a fixed start time per process
 would not) and the monotonic clock is left alone (`FAKETIME_DONT_FAKE_MONOTONIC`), without which
-Python's event loops and timeouts hang.
+every timed wait on a lock hangs; `tests/faketime/sitecustomize.py` works around the one call
+that setting breaks (`time.sleep`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ FIXED_DATES: dict[str, datetime] = {
     "leap-day": datetime(2028, 2, 29, 12, 0, tzinfo=UTC),
 }
 
+SITE = Path(__file__).with_name("faketime")
 _LIBRARY_GLOBS = ("/usr/lib/*/faketime/libfaketimeMT.so.1", "/usr/lib/faketime/libfaketimeMT.so.1")
 
 
@@ -47,8 +49,10 @@ def faketime_env(library: Path, moment: datetime) -> dict[str, str]:
     """The environment that runs a process (and its children) with the wall clock at `moment`
     now, running on from there."""
     offset = round(moment.timestamp() - time.time())
+    path = os.pathsep.join(p for p in (str(SITE), os.environ.get("PYTHONPATH")) if p)
     return {
         **os.environ,
+        "PYTHONPATH": path,
         "LD_PRELOAD": str(library),
         "FAKETIME": f"{offset:+d}",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",

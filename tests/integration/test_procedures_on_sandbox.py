@@ -20,7 +20,7 @@ from smpm.demo import DEMO_SETTINGS, demo_settings
 from smpm.executor import Executor
 from smpm.runner import run_procedure
 from smpm.settings import Settings
-from smpm.store import open_engine
+from smpm.store import open_engine, utcnow
 from tests.integration.conftest import PLATFORMS, open_for, seed_number
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ def fresh() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def settings(platform: str, fresh: Sandbox, tmp_path: Path) -> Settings:
-    return demo_settings(platform, fresh.base_url, tmp_path, tmp_path / "reports")
+    return demo_settings(platform, fresh.base_url, tmp_path, tmp_path / "reports", utcnow())
 
 
 def writes(sandbox: Sandbox) -> int:
@@ -304,7 +304,7 @@ def test_on_servicenow_the_escalations_go_through_the_batch_api(
 ) -> None:
     """Incident Management P3's notes and the routing's updates are many small writes: on
     ServiceNow they share POST /api/now/v1/batch round trips instead of one PATCH each."""
-    settings = demo_settings("servicenow", fresh.base_url, tmp_path, tmp_path / "reports")
+    settings = demo_settings("servicenow", fresh.base_url, tmp_path, tmp_path / "reports", utcnow())
     fresh.reset_stats()
     report = run_procedure(settings, "incident.tracking")
     notes = [o for o in report.outcomes if o.action.kind is ActionKind.ADD_NOTE]
