@@ -14,7 +14,8 @@ Runs, each against a baseline of the same run:
   of list pages for the rows it read (per kind of record, one listing each); wall time against
   the raw paging;
 - the first run (links the outages of the period just ended and the one under way, registers a
-  problem investigation per service) and the second, right after (the steady state of a daily
+  problem investigation per service and period: the generator's outages name no CI, so there is
+  no root-cause evidence to link them by) and the second, right after (the steady state of a daily
   job): calls against pages needed plus one write per action;
 - report generation for that data (figures of 500 SLAs x 12 periods, the overview table with its
   charts, CSV and HTML) against writing the same rows with csv and an escaped HTML table only.
