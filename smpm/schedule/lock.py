@@ -3,7 +3,8 @@
 Two active schedulers would both wake jobs up. The period keys (`periods.claim`) already keep a
 period from running twice; this lock keeps the second scheduler from even trying.
 
-- SQLite: an exclusive `flock` on `<database file>.scheduler.lock`, taken without waiting. A
+- SQLite: an exclusive `flock` on `<database file>.scheduler.lock` (the file the path
+  resolves to, so a symlink or a relative path reaches the same lock), taken without waiting. A
   second scheduler refuses to start and names the holder, whose id and start time are written
   into the file. A file lock rather than a lock row with a heartbeat, because the kernel
   releases it when the holding process ends, however it ends (kill -9 included): no stale lock
@@ -72,11 +73,21 @@ def scheduler_lock(engine: Engine, owner: str) -> SchedulerLock:
                 "database.url: the scheduler needs a database file or PostgreSQL; "
                 "an in-memory database lives and dies with one connection"
             )
-        database = Path(url.database)
-        return FileLock(database.with_name(database.name + ".scheduler.lock"), owner)
+        return FileLock(lock_path(Path(url.database)), owner)
     raise ConfigurationError(
         f"database.url: the scheduler runs on SQLite or PostgreSQL, not {url.get_backend_name()}"
     )
+
+
+def lock_path(database: Path) -> Path:
+    """`<database file>.scheduler.lock`, beside the file SQLite opens: symlinks, `..` and a
+    relative path resolved first, so every spelling of one database meets on one lock (a link
+    named `smpm.db` would otherwise get a lock of its own, and both schedulers run).
+
+    A hard link is a second name the file system cannot trace back; do not give one database
+    two hard-linked names."""
+    real = database.resolve()
+    return real.with_name(real.name + ".scheduler.lock")
 
 
 class FileLock:
