@@ -4,6 +4,7 @@
     └── ConnectorError               anything raised by a connector
         ├── RetryableError           worth trying again later; the HTTP layer already retried
         │   ├── Unavailable          connection refused/reset, timeout, 5xx
+        │   │   └── OutcomeUnknown   a write was sent and no answer came: it may have happened
         │   └── RateLimited          429; `retry_after` holds the server's wish in seconds
         └── FinalError               trying again will not help
             ├── AuthenticationFailed bad credentials or an expired session (Remedy 623, HTTP 401)
@@ -11,6 +12,8 @@
             ├── NotFound             the record does not exist (Remedy 302, HTTP 404)
             ├── FormNotFound         the form or table does not exist (Remedy 303, ServiceNow 400)
             ├── Rejected             the platform refused the request; carries its messages
+            ├── FilterNotApplied     the answer holds records the filter sent excludes (a column
+            │                        the table lacks: ServiceNow ignores such query terms)
             ├── InvalidResponse      a body we cannot read (an HTML page from a proxy, say)
             └── TLSError             the server's certificate could not be verified
 
@@ -70,6 +73,12 @@ class Unavailable(RetryableError):
     """The platform could not be reached or answered with a server error."""
 
 
+class OutcomeUnknown(Unavailable):
+    """A write (POST) was sent but its answer did not come back: a read timeout, or the
+    connection dropped after the request went out. The platform may have acted on it, so
+    it is never sent again blind: the executor looks the write up by its idempotency key."""
+
+
 class RateLimited(RetryableError):
     """The platform asked us to slow down (HTTP 429)."""
 
@@ -100,6 +109,21 @@ class FormNotFound(FinalError):
 
 class Rejected(FinalError):
     """The platform refused the request (a bad qualification, a missing required field...)."""
+
+
+class FilterNotApplied(FinalError):
+    """The platform answered records that the filter it was sent excludes; `columns` names the
+    columns whose conditions they fail.
+
+    ServiceNow ignores query terms on columns a table does not have [reference 1.2], so a
+    mapping that names a missing column turns an equality look-up into "every record". Reading
+    on would act on the wrong records (an idempotency look-up would find a write that never
+    happened), so the answer is refused; `smpm check` compares the mapping with the instance.
+    """
+
+    def __init__(self, message: str, *, columns: tuple[str, ...] = (), **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.columns = columns
 
 
 class InvalidResponse(FinalError):

@@ -34,7 +34,7 @@ from connector.errors import (
     InvalidResponse,
     NotFound,
 )
-from connector.filters import Field, Filter
+from connector.filters import Field, Filter, require
 from connector.http import HttpOptions, safe_url
 from connector.qualification import render
 from connector.remedy_auth import RemedyAuth, RemedyCredentials
@@ -221,11 +221,13 @@ class RemedyConnector(RestConnector):
         form = self._form(codec)
         sort_field = codec.platform_field(order_by) if order_by else codec.spec.order_by
         sort = f"{sort_field}.{'desc' if descending else 'asc'}" if sort_field else None
-        q = render(codec.translate(where)) if where is not None else None
+        platform = codec.translate(where) if where is not None else None
+        q = render(platform) if platform is not None else None
         where = f"{form} entry"
         for values in self.list_entries(
             form, qualification=q, fields=codec.read_fields(), sort=sort, limit=limit
         ):
+            require(platform, values, f"Remedy list {form}")  # never trust the filter
             yield codec.decode(values, where)  # type: ignore[misc]
 
     def get(self, model: type[E], id: str) -> E:

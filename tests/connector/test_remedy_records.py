@@ -191,17 +191,20 @@ def test_known_error_create_and_read(
 ) -> None:
     """Known errors are created on the problem create form with z1D_Action KNOWNERROR."""
     login_ok(mocked)
-    mocked.post(
-        f"{ENTRY}/PBM:ProblemInterface_Create",
-        json=recorded("remedy", "create_known_error.json"),
-        status=201,
+    created, read = (
+        recorded("remedy", "create_known_error.json"),
+        recorded("remedy", "get_known_error.json"),
     )
-    mocked.get(f"{ENTRY}/PBM:KnownErrorInterface", json=recorded("remedy", "get_known_error.json"))
+    # The two recordings are of different known errors: the create answer names the read one,
+    # since the read back must find the record it asks for (the connector checks it does).
+    created["values"]["Known Error ID"] = read["entries"][0]["values"]["Known Error ID"]
+    mocked.post(f"{ENTRY}/PBM:ProblemInterface_Create", json=created, status=201)
+    mocked.get(f"{ENTRY}/PBM:KnownErrorInterface", json=read)
 
     known = remedy.create(KnownError(summary="New Error API", status=KnownErrorStatus.ASSIGNED))
 
     assert json.loads(mocked.calls[1].request.body)["values"]["z1D_Action"] == "KNOWNERROR"
-    assert query(mocked.calls[2])["q"] == "'Known Error ID' = \"PKE000000000230\""
+    assert query(mocked.calls[2])["q"] == "'Known Error ID' = \"PKE000000000250\""
     assert known.status is KnownErrorStatus.ASSIGNED
     assert known.platform_id == "PKE000000000230|PKE000000000230"
     assert known.resolution == "error resolution"
@@ -268,7 +271,8 @@ def test_paging_follows_next_but_stays_on_the_configured_host(
     mocked.get(f"{ENTRY}/CTM:Support%20Group", json=page_one)
     mocked.get(f"{ENTRY}/CTM:Support%20Group", json=page_two)
 
-    groups = list(remedy.find(SupportGroup, Field("company") == "Calbro Services"))
+    companies = Field("company").one_of("Apex Global", "Calbro Services")  # the recorded two
+    groups = list(remedy.find(SupportGroup, companies))
 
     assert [g.name for g in groups] == [
         "Apex Global - Facilities",
@@ -279,7 +283,7 @@ def test_paging_follows_next_but_stays_on_the_configured_host(
     assert urlsplit(second.request.url).netloc == "itsm.example.com:8443"
     params = query(second)
     assert (params["offset"], params["limit"]) == ("2", "2")
-    assert params["q"] == "'Company' = \"Calbro Services\""
+    assert params["q"] == "('Company' = \"Apex Global\" OR 'Company' = \"Calbro Services\")"
     assert params["sort"] == "Support Group ID.asc"
 
 
