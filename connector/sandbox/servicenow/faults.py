@@ -4,6 +4,11 @@ A status fault's body is the error envelope; a 429 is the documented rate-limit 
 ("Rate limit exceeded" / "Rate limit of N requests per hour for Table API exceeded") with
 `Retry-After` (the fault's, else 1 second), `X-RateLimit-Limit`, `X-RateLimit-Remaining` (0),
 `X-RateLimit-Reset` (UNIX time when it lifts) and `X-RateLimit-Rule` (a rule's sys_id).
+A fault with the message "Transaction cancelled: maximum execution time exceeded" is the
+instance's transaction quota stopping a query [1.5]: its detail is the platform's ("... Check
+logs for error trace."), and with status 200 the envelope follows an empty `result`, as the
+answers clients have met look (StackState's ServiceNow check keeps one as a test sample):
+`sb.inject(200, message=CANCELLED, path_prefix="/api/now/table/incident")`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from connector.sandbox.servicenow.settings import ServiceNowSettings
 
 PREFIXES = ("/api/now", "/oauth_token.do")
 RULE_SYS_ID = "a7a5c3f1db0310104f34e5f0ad96195c"  # the sandbox's one sys_rate_limit_rules row
+CANCELLED = "Transaction cancelled: maximum execution time exceeded"
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -45,6 +51,9 @@ def fault_answer(
             known = rule.status in HTTPStatus._value2member_map_
             text = rule.message or (HTTPStatus(rule.status).phrase if known else "Injected fault")
             body = envelope(text, "injected by the smpm sandbox")
+            if text.startswith(CANCELLED):
+                body = envelope(CANCELLED, f"{CANCELLED}. Check logs for error trace.")
+                body = {"result": [], **body} if rule.status < 300 else body
         content = json.dumps(body, separators=(",", ":")).encode()
         return rule.status, content, [(k.encode(), v.encode()) for k, v in headers.items()]
 

@@ -92,3 +92,26 @@ def test_latency_applies(faulty: Sandbox) -> None:
     started = time.monotonic()
     assert SN(faulty.base_url).list("sys_user", sysparm_limit=1).status_code == 200
     assert time.monotonic() - started >= 0.2
+
+
+CANCELLED = "Transaction cancelled: maximum execution time exceeded"
+
+
+@pytest.mark.parametrize(("status", "result"), [(200, True), (500, False)])
+def test_a_cancelled_transaction_answers_like_the_platform(
+    faulty: Sandbox, status: int, result: bool
+) -> None:
+    """`inject(200, message=CANCELLED)`: the transaction quota's answer [1.5], an empty
+    `result` before the envelope when it comes with a 200; then normal answers again."""
+    client = SN(faulty.base_url)
+    faulty.inject(status, message=CANCELLED, path_prefix="/api/now/table/incident")
+    answer = client.list("incident", sysparm_limit="1000")
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["status"] == "failure"
+    assert body["error"] == {
+        "message": CANCELLED,
+        "detail": f"{CANCELLED}. Check logs for error trace.",
+    }
+    assert ("result" in body) is result
+    assert "error" not in client.list("incident", sysparm_limit="10").json()
