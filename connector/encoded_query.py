@@ -5,18 +5,33 @@ tightest), those joined by `^` (AND), and whole queries joined by `^NQ` (OR of q
 expression is first brought to that shape: NOT is pushed down to the conditions by De Morgan
 (`!=`, `NOT LIKE`, `ISNOTEMPTY`, `NOT IN`, inverted comparisons), and an AND over alternatives
 is distributed into `^NQ` queries. A NOT that has no operator to land on (`STARTSWITH`) is
-refused, never approximated. The expression is expected to be translated to platform names and
-values already.
+refused by `render`, never approximated; `widen` writes it as "every record" for the connector
+to check one by one. The expression is expected to be translated to platform names and values
+already. LIKE ignores case on the instance [1.6 examples], so NOT LIKE also leaves out the
+text's case variants.
+
+Empty fields: "most filter operations do not return empty fields" [ServiceNow docs, "Filtering
+on empty fields"]; `!=` and NOT IN are documented as "populated by any value except" (only a
+boolean's `!=` also finds empty ones) [r_OpAvailableFiltersQueries]. A filter's negation is
+two-valued (`connector.filters`): "not equal" includes empty. So every negative condition is
+written with its empty case, `field!=x^ORfieldISEMPTY`, and so are NOT IN, NOT LIKE and an
+inverted comparison (`~(priority < 3)` is `priority>=3^ORpriorityISEMPTY`).
 
 Values: a literal `^` is written `^^`, the only documented escape (GlideStringUtil
 .escapeQueryTermSeparator). Nothing escapes `,` in an IN list or `@` in BETWEEN (section 5), so
 IN is written only for plain tokens (sys_ids, numbers, choice values) and otherwise as `^OR`
-equalities; BETWEEN is never written. What cannot be written without changing what the query
-matches is refused with `UnsupportedQuery`, never passed through:
+equalities; BETWEEN is never written. Whether `%` and `_` act as SQL wildcards in LIKE,
+STARTSWITH and ENDSWITH is UNCONFIRMED and nothing is documented to escape them, so a search
+text holding them is written as it is: exact if the instance reads them literally, wider if it
+reads them as wildcards, never narrower. `widen` makes the other searches wider the same way
+(a backslash, which MySQL's LIKE reads as an escape, splits the text into parts searched each;
+a NOT over such a text becomes "anything"), and the connector drops what the wider query
+brought in by checking each record against the filter itself (`connector.filters.admits`).
+What cannot be written without changing what the query matches is refused with
+`UnsupportedQuery`, never passed through:
 - a value starting with `javascript:`, which ServiceNow would run as a script;
 - the value `NULL`, which ServiceNow may read as "empty" (UNCONFIRMED; refused to be safe);
-- `%` or `_` in a LIKE/STARTSWITH/ENDSWITH text: they may act as SQL wildcards and nothing is
-  documented to escape them (UNCONFIRMED), so they could widen the search;
+- a NOT over a search text holding `%`, `_` or a backslash, unless `widen` rewrote it;
 - a `<`/`>` value starting with `=`, which would read as `<=`/`>=`;
 - an empty value for an ordering comparison. `= ""` and `!= ""` become ISEMPTY/ISNOTEMPTY, since
   the Table API sends empty values as "" [1.3].
@@ -61,6 +76,7 @@ from connector.servicenow_values import format_sn_date
 FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\Z")
 LIST_TOKEN = re.compile(r"[A-Za-z0-9_.:\-]+\Z")
 MAX_QUERIES = 64
+WILDCARDS = ("%", "_", "\\")  # what a LIKE on the instance may not read literally
 
 NOTHING: Filter = IsNull("sys_id")
 """Matches no record: every record has a sys_id."""
@@ -142,39 +158,103 @@ def escape(text: str) -> str:
     return text.replace("^", "^^")
 
 
-def comparison(field: str, op: Op, value: Scalar) -> Term:
+def _or_empty(term: Term) -> Clause:
+    """A negative condition with its empty case: `field!=x^ORfieldISEMPTY` (see above)."""
+    return (term, Term(term.field, "ISEMPTY"))
+
+
+def comparison(field: str, op: Op, value: Scalar, *, or_empty: bool = False) -> Clause:
+    """`field <op> value`; `or_empty` adds the empty case (a negation's, or `!=`'s)."""
     text = value_text(value)
     if text == "":
         if op is Op.EQ:
-            return Term(field_name(field), "ISEMPTY")
+            return (Term(field_name(field), "ISEMPTY"),)
         if op is Op.NE:
-            return Term(field_name(field), "ISNOTEMPTY")
+            return (Term(field_name(field), "ISNOTEMPTY"),)
         raise UnsupportedQuery(f"{field} {op.value} '': cannot order against an empty value")
     _refuse_unsafe(text, op.value)
-    return Term(field_name(field), op.value, escape(text))
+    term = Term(field_name(field), op.value, escape(text))
+    return _or_empty(term) if or_empty else (term,)
 
 
-def like(node: Like, negated: bool) -> Term:
+def like(node: Like, negated: bool) -> Clause:
     if negated and node.mode is not LikeMode.CONTAINS:
         raise UnsupportedQuery(
             f"NOT {node.mode.value} on {node.field!r} has no ServiceNow operator; "
             "rewrite the filter"
         )
     if node.text == "":
-        return Term(field_name(node.field), "ISEMPTY" if negated else "ISNOTEMPTY")
-    if "%" in node.text or "_" in node.text:
+        return (Term(field_name(node.field), "ISEMPTY" if negated else "ISNOTEMPTY"),)
+    if negated and any(ch in node.text for ch in WILDCARDS):
         raise UnsupportedQuery(
-            f"{node.text[:40]!r}: '%' and '_' may match any text in a ServiceNow LIKE and "
-            "cannot be escaped; search for a part without them"
+            f"NOT contains {node.text[:40]!r}: '%', '_' or a backslash may act as a wildcard "
+            "or an escape in a ServiceNow LIKE, which would make NOT LIKE miss records; "
+            "write the filter through widen()"
         )
     _refuse_unsafe(node.text, "LIKE")
-    op = "NOT LIKE" if negated else LIKE_OPS[node.mode]
-    return Term(field_name(node.field), op, escape(node.text))
+    if negated:
+        return _or_empty(Term(field_name(node.field), "NOT LIKE", escape(node.text)))
+    return (Term(field_name(node.field), LIKE_OPS[node.mode], escape(node.text)),)
+
+
+# -- wider searches -------------------------------------------------------------------------------
+def widen(expr: Filter, negated: bool = False) -> Filter:
+    """The expression as it can be written whatever `%`, `_` and `\\` do in a LIKE: the same,
+    or wider (never narrower) where a search text holds them. A NOT over such a search, or over
+    STARTSWITH/ENDSWITH (no operator says "does not start with"), asks for every record. Where
+    the result differs from `expr`, the connector drops what it matches beyond `expr`."""
+    if isinstance(expr, And | Or):
+        parts = tuple(widen(p, negated) for p in expr.parts)
+        return expr if parts == expr.parts else type(expr)(parts)
+    if isinstance(expr, Not):
+        inner = widen(expr.part, not negated)
+        return expr if inner == expr.part else Not(inner)
+    if not isinstance(expr, Like) or expr.text == "":
+        return expr
+    special = any(ch in expr.text for ch in WILDCARDS)
+    if negated and (special or expr.mode is not LikeMode.CONTAINS):
+        return NOTHING  # written NOT nothing: every record, then checked one by one
+    if "\\" not in expr.text:
+        return expr  # as it is: literal, or a wildcard that matches itself too
+    return _pieces(expr)
+
+
+def exact(expr: Filter) -> bool:
+    """Does the query written for `expr` select what `expr` means on every instance? Not where
+    it had to be widened, nor where a search text holds `%` or `_` (wildcards, maybe)."""
+    sent = widen(expr)
+    return sent == expr and not _searches_wildcards(sent)
+
+
+def _searches_wildcards(expr: Filter) -> bool:
+    if isinstance(expr, And | Or):
+        return any(_searches_wildcards(p) for p in expr.parts)
+    if isinstance(expr, Not):
+        return _searches_wildcards(expr.part)
+    return isinstance(expr, Like) and any(ch in expr.text for ch in WILDCARDS)
+
+
+def _pieces(node: Like) -> Filter:
+    """`a\\b` contains both `a` and `b`: each part searched on its own, in its place."""
+    pieces = node.text.split("\\")
+    parts: list[Filter] = []
+    for i, piece in enumerate(pieces):
+        if not piece:
+            continue
+        mode = LikeMode.CONTAINS
+        if node.mode is LikeMode.STARTS_WITH and i == 0:
+            mode = LikeMode.STARTS_WITH
+        elif node.mode is LikeMode.ENDS_WITH and i == len(pieces) - 1:
+            mode = LikeMode.ENDS_WITH
+        parts.append(Like(node.field, piece, mode))
+    if not parts:
+        return IsNull(node.field, negated=True)
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 # -- normal form ----------------------------------------------------------------------------------
-def _one(term: Term) -> Query:
-    return (((term,),),)
+def _one(clause: Clause) -> Query:
+    return ((clause,),)
 
 
 def _in(node: In, negated: bool) -> Query:
@@ -182,13 +262,13 @@ def _in(node: In, negated: bool) -> Query:
     if len(texts) > 1 and all(LIST_TOKEN.match(t) for t in texts):
         for text in texts:
             _refuse_unsafe(text, "IN")
-        op = "NOT IN" if negated else "IN"
-        return _one(Term(field_name(node.field), op, ",".join(texts)))
+        term = Term(field_name(node.field), "NOT IN" if negated else "IN", ",".join(texts))
+        return _one(_or_empty(term) if negated else (term,))
     op = Op.NE if negated else Op.EQ
-    terms = [comparison(node.field, op, v) for v in node.values]
+    clauses = [comparison(node.field, op, v, or_empty=negated) for v in node.values]
     if negated:  # none of them: an AND of inequalities
-        return (tuple((t,) for t in terms),)
-    return ((tuple(terms),),)
+        return (tuple(clauses),)
+    return ((tuple(t for c in clauses for t in c),),)
 
 
 def _all(queries: Sequence[Query]) -> Query:
@@ -222,12 +302,13 @@ def normal(expr: Filter, negated: bool = False) -> Query:
     """The expression (negated if asked) as ^NQ queries of ^-joined ^OR clauses."""
     if isinstance(expr, Comparison):
         op = INVERSE[expr.op] if negated else expr.op
-        return _one(comparison(expr.field, op, expr.value))
+        or_empty = negated != (expr.op is Op.NE)  # "not equal" and any negation: empty too
+        return _one(comparison(expr.field, op, expr.value, or_empty=or_empty))
     if isinstance(expr, Like):
         return _one(like(expr, negated))
     if isinstance(expr, IsNull):
         empty = expr.negated == negated
-        return _one(Term(field_name(expr.field), "ISEMPTY" if empty else "ISNOTEMPTY"))
+        return _one((Term(field_name(expr.field), "ISEMPTY" if empty else "ISNOTEMPTY"),))
     if isinstance(expr, In):
         return _in(expr, negated)
     if isinstance(expr, And | Or):

@@ -7,7 +7,15 @@ Follows `../shared/reference/servicenow-rest-api.md` (section numbers in bracket
   (`connector.encoded_query`), one page read ahead. Paging stops when `X-Total-Count` says
   every offset was asked for, else when the `Link` header has no `next`; never on a short page
   alone, because the limit applies before ACLs and a page may come back short while more rows
-  follow [1.2, 1.4]. Without either header, only an empty page ends the list.
+  follow [1.2, 1.4]. Without either header, only an empty page ends the list. A page the
+  instance cancels ("maximum execution time exceeded", with a 5xx or inside a 200 [1.5]) is
+  asked again at half the size, up to three times, and the list goes on at that size.
+- The filter is never trusted: the instance ignores query terms on columns a table lacks
+  [1.2], so every record of an answer is checked against the filter sent, whose columns are
+  all asked for in `sysparm_fields`; a record it excludes, or a column missing from it, is
+  `FilterNotApplied` (`connector.filters.require`). A search the encoded query can only
+  write wider (`encoded_query.widen`) is finished here: records the filter itself does not
+  admit are dropped.
 - Reads ask for raw values (`sysparm_display_value=false`) with reference links left out
   (`sysparm_exclude_reference_link=true`): every value a string, a reference its sys_id, names
   through dot-walked `sysparm_fields` [1.2, 1.3]. `connector.servicenow_values` also accepts the
@@ -34,15 +42,31 @@ import requests
 
 from connector.base import BatchWrite, E, RecordUpdate
 from connector.codec import KindCodec
-from connector.encoded_query import encoded_query
+from connector.encoded_query import encoded_query, exact, widen
 from connector.entities import Entity, RecordKind, Relation, ServiceTarget, WorkNote
-from connector.errors import ConfigurationError, InvalidResponse, NotFound
-from connector.filters import Comparison, Field, Filter, Op, all_of, bind
+from connector.errors import ConfigurationError, InvalidResponse, NotFound, Unavailable
+from connector.filters import (
+    Comparison,
+    Field,
+    Filter,
+    Op,
+    admits,
+    all_of,
+    bind,
+    columns,
+    require,
+)
 from connector.http import HttpOptions
 from connector.rest import RestConnector, need_within
 from connector.servicenow_auth import ServiceNowAuth, ServiceNowCredentials
 from connector.servicenow_batch import BatchRunner
-from connector.servicenow_errors import body_excerpt, is_failure, translate_error
+from connector.servicenow_errors import (
+    body_excerpt,
+    cancelled_answer,
+    is_cancelled,
+    is_failure,
+    translate_error,
+)
 from connector.servicenow_layouts import (
     NoteLayout,
     RelationLayout,
@@ -63,6 +87,7 @@ from connector.servicenow_values import (
 from mappings.loader import PlatformMapping
 
 log = logging.getLogger("smpm.servicenow")
+SHRINKS = 3  # a cancelled page is asked again at half the size, this many times at most
 
 __all__ = ["RecordUpdate", "ServiceNowConnector", "ServiceNowOptions", "format_sn_date"]
 
@@ -109,6 +134,9 @@ class ServiceNowConnector(RestConnector):
         try:
             body = response.json()
         except ValueError:
+            cancelled = cancelled_answer(response, doing)
+            if cancelled is not None:
+                raise cancelled from None
             excerpt = body_excerpt(response)
             raise InvalidResponse(
                 f"ServiceNow {doing}: expected JSON, got {excerpt!r}; is the URL the instance "
@@ -131,26 +159,48 @@ class ServiceNowConnector(RestConnector):
         """Matching records a page at a time, fetched as they are consumed, one page ahead.
 
         Memory holds two pages at most, whatever the result size. `where` is in platform names.
-        A page is flattened here, after the next one is asked for, so that the instance is not
-        kept waiting while this side reads values (bench/README.md, servicenow_listing).
+        A page is flattened and checked here, after the next one is asked for, so that the
+        instance is not kept waiting while this side reads values (bench/README.md,
+        servicenow_listing). Every record must satisfy the filter sent (FilterNotApplied);
+        where that filter is wider than `where`, records `where` excludes are dropped and
+        `limit` counts the records kept.
         """
+        sent = widen(where) if where is not None else None
+        meant = where if where is not None and not exact(where) else None  # to drop by
+        asked = [*fields, *(columns(where) if where else []), *(columns(sent) if sent else [])]
         params = {
             **READ_PARAMS,
-            "sysparm_query": encoded_query(where, order),
-            "sysparm_fields": ",".join(dict.fromkeys(["sys_id", *fields])),
+            "sysparm_query": encoded_query(sent, order),
+            "sysparm_fields": ",".join(dict.fromkeys(["sys_id", *asked])),
         }
+        source, kept = f"ServiceNow list {table}", 0
+        for page in self._raw_pages(table, params, limit if meant is None else None):
+            rows = [flatten_record(r, f"{table} record") for r in page]
+            for row in rows:
+                require(sent, row, source, listed=True)
+            if meant is not None:
+                rows = [r for r in rows if admits(meant, r, wildcards=False)]
+            rows = rows if limit is None else rows[: limit - kept]
+            kept += len(rows)
+            if rows:
+                yield rows
+            if limit is not None and kept >= limit:
+                return
+
+    def _raw_pages(
+        self, table: str, params: Mapping[str, str], limit: int | None
+    ) -> Iterator[list[Any]]:
+        """The `result` arrays of the pages, up to `limit` rows, each asked for one ahead."""
         offset, seen, size = 0, 0, self._size(limit, 0)
         pending = self._prefetch.submit(self._page, table, params, offset, size)
         while True:
-            result, more = pending.result()
+            result, more, size = pending.result()  # size: smaller after a cancelled page
             seen += len(result)
             more = more and (limit is None or seen < limit)
             if more:  # the offset moves by what was asked: the limit applies before ACLs
-                offset, size = offset + size, self._size(limit, seen)
+                offset, size = offset + size, min(size, self._size(limit, seen))
                 pending = self._prefetch.submit(self._page, table, params, offset, size)
-            keep = result[: None if limit is None else len(result) - max(0, seen - limit)]
-            if keep:
-                yield [flatten_record(r, f"{table} record") for r in keep]
+            yield result[: None if limit is None else len(result) - max(0, seen - limit)]
             if not more:
                 return
 
@@ -165,13 +215,23 @@ class ServiceNowConnector(RestConnector):
 
     def _page(
         self, table: str, params: Mapping[str, str], offset: int, size: int
-    ) -> tuple[list[Any], bool]:
-        """One page's `result` array, still unflattened, and whether more pages follow."""
+    ) -> tuple[list[Any], bool, int]:
+        """One page's `result` array, still unflattened, whether more pages follow, and the
+        page size it was asked with: halved after each cancelled attempt [1.5]."""
         doing = f"list {table}"
-        query = {**params, "sysparm_limit": str(size), "sysparm_offset": str(offset)}
-        response = self.call("GET", table_url(self.base_url, table), doing, params=query)
-        result = result_list(self.json(response, doing), f"ServiceNow {doing}")
-        return result, more_pages(response, offset, size, len(result))
+        shrinks = 0
+        while True:
+            query = {**params, "sysparm_limit": str(size), "sysparm_offset": str(offset)}
+            try:
+                response = self.call("GET", table_url(self.base_url, table), doing, params=query)
+                result = result_list(self.json(response, doing), f"ServiceNow {doing}")
+            except Unavailable as exc:
+                if not is_cancelled(exc) or shrinks == SHRINKS or size == 1:
+                    raise
+                shrinks, size = shrinks + 1, max(1, size // 2)
+                log.warning("ServiceNow %s cancelled at offset %d; asking %d", doing, offset, size)
+                continue
+            return result, more_pages(response, offset, size, len(result)), size
 
     # -- Connector interface: reading ---------------------------------------------------------
     def find(
@@ -345,7 +405,11 @@ class ServiceNowConnector(RestConnector):
         return note
 
     def relate(self, relation: Relation) -> Relation:
-        self.write(RelationLayout.writing(self, relation).encode(relation))
+        """Write the link; one kept as a reference on the record (an incident's problem_id) is
+        written only where it is not set already (RelationLayout.encode)."""
+        write = RelationLayout.writing(self, relation).encode(relation)
+        if write is not None:
+            self.write(write)
         return relation
 
     @property

@@ -7,6 +7,12 @@ answers with an HTML page instead, which must not be mistaken for ServiceNow's w
 decides the class: 401 authentication, 403 ACL, 404 no record, 400 "Invalid table" a table that
 does not exist, other 400s rejected, 429 rate limited (with `Retry-After` and the
 `X-RateLimit-*` headers), 5xx unavailable.
+
+"Transaction cancelled: maximum execution time exceeded" is the instance's transaction quota
+stopping a query that ran too long [1.5; PySNC lowers its batch size on it]. It comes with a
+5xx, and also inside an HTTP 200, after a partial `result` and now and then as a body that is no
+longer JSON (StackState's ServiceNow check works around both). Whatever the status, it is
+`Unavailable`: the same query may succeed later, and a smaller page sooner (`is_cancelled`).
 """
 
 from __future__ import annotations
@@ -90,6 +96,27 @@ def rate_limit_note(response: requests.Response) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+CANCELLED = "maximum execution time exceeded"
+CANCELLED_HINT = "; the query ran too long on the instance: narrow it or lower page_size"
+
+
+def is_cancelled(error: BaseException) -> bool:
+    """Did the instance's transaction quota stop the query (see above)?"""
+    return isinstance(error, Unavailable) and CANCELLED in str(error).lower()
+
+
+def cancelled_answer(response: requests.Response, doing: str) -> Unavailable | None:
+    """An answer that is not JSON but says the transaction was cancelled, as Unavailable."""
+    if CANCELLED not in (response.text or "").lower():
+        return None
+    return Unavailable(
+        f"ServiceNow {doing}: HTTP {response.status_code}: Transaction cancelled: "
+        f"{CANCELLED} (the answer broke off){CANCELLED_HINT}",
+        status=response.status_code,
+        url=safe_url(response.url or ""),
+    )
+
+
 def translate_error(response: requests.Response, doing: str) -> ConnectorError:
     """The one place where ServiceNow's error answers become smpm exceptions."""
     message = parse_message(response)
@@ -106,10 +133,8 @@ def translate_error(response: requests.Response, doing: str) -> ConnectorError:
     if status == 429:
         retry = retry_after_seconds(response)
         return RateLimited(text + rate_limit_note(response), retry_after=retry, **kw)
-    if status >= 500:
-        hint = ""
-        if "maximum execution time" in detail:
-            hint = "; the query ran too long on the instance: narrow it or lower page_size"
+    if status >= 500 or CANCELLED in detail.lower():  # a cancelled query, even with a 200
+        hint = CANCELLED_HINT if CANCELLED in detail.lower() else ""
         return Unavailable(text + hint, **kw)
     if message is None:
         return InvalidResponse(

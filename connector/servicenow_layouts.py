@@ -9,7 +9,10 @@ note's summary becomes its first line.
 
 Relations come in two layouts (mapping `[kinds.relation.sources.X]`): a reference on the source
 record itself (`incident.problem_id` [2.2]: relating is an update of the incident), or rows of a
-relation table (`cmdb_rel_ci`: parent, child and a type looked up by name [2.5]).
+relation table (`cmdb_rel_ci`: parent, child and a type looked up by name [2.5]). A reference
+holds one link: relating a record to the target it already names is a no-op, and relating it
+to another while the reference is set is refused (Rejected, naming both), because the update
+would silently drop the first link. Where a link is to be moved, the caller clears it first.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from connector.codec import KindCodec
 from connector.encoded_query import EVERYTHING, NOTHING, UnsupportedQuery, map_leaves
 from connector.entities import RecordKind, Relation, WorkNote
-from connector.errors import ConfigurationError, InvalidResponse
+from connector.errors import ConfigurationError, InvalidResponse, Rejected
 from connector.filters import And, Comparison, Filter, In, IsNull, Op, all_of
 from mappings.loader import ParentForm, RelationSource
 
@@ -267,7 +270,8 @@ class RelationLayout:
             relation_type=relation_type,  # type: ignore[arg-type]
         )
 
-    def encode(self, relation: Relation) -> Write:
+    def encode(self, relation: Relation) -> Write | None:
+        """The write that makes the link; None when the record already holds it."""
         if relation.target_kind is not self.target_kind:
             raise ConfigurationError(
                 f"{self.mapping.source}: kinds.relation.sources.{self.kind.value}: relations "
@@ -278,8 +282,7 @@ class RelationLayout:
             self.source.target_field, self.target_kind, relation.target_id
         )
         if self.in_record:
-            source = self._record_id(self.kind, self.source.source_field, relation.source_id)
-            return Write("PATCH", self.source.form, source, {target_column: target})
+            return self._set_reference(relation, target_column, target)
         column, source = self._reference(self.source.source_field, self.kind, relation.source_id)
         kind = {} if self.fixed_type else self._type_value(label)
         return Write(
@@ -293,8 +296,36 @@ class RelationLayout:
         what = f"relation to {kind.value} {smpm_id}"
         return column, self.connector.refs.sys_id(self._table(kind), key, smpm_id, what=what)
 
-    def _record_id(self, kind: RecordKind, field: str, smpm_id: str) -> str:
-        return self.connector.refs.sys_id(self._table(kind), field, smpm_id, what="relation source")
+    def _set_reference(self, relation: Relation, column: str, target: str) -> Write | None:
+        """PATCH the source's reference, read first: it holds one link and must not lose it."""
+        table, key = self._table(self.kind), self.source.source_field
+        shown = self.source.target_field if "." in self.source.target_field else column
+        rows = list(
+            self.connector.list_records(
+                table,
+                where=Comparison(key, Op.EQ, relation.source_id),
+                fields=[column, shown],
+                limit=2,
+            )
+        )
+        source = f"{self.kind.value} {relation.source_id}"
+        if len(rows) != 1:
+            several = "several records" if rows else "no record"
+            raise Rejected(
+                f"ServiceNow relation source: {several} in {table} with {key} = "
+                f"{relation.source_id!r}"
+            )
+        current = rows[0].get(column, "")
+        if current == target:
+            return None
+        if current:
+            raise Rejected(
+                f"ServiceNow: {source} already names {self.target_kind.value} "
+                f"{rows[0].get(shown) or current} in {column}, which holds one link; relating it "
+                f"to {relation.target_id} would replace that link. Remove the first link, or "
+                f"relate {source} to the {self.target_kind.value} it names"
+            )
+        return Write("PATCH", self.source.form, rows[0]["sys_id"], {column: target})
 
     def _type_value(self, label: str) -> dict[str, str]:
         column, _, lookup = str(self.source.type_field).partition(".")

@@ -81,6 +81,7 @@ def test_each_write_gets_its_own_result(
 ) -> None:
     """A 403 item, an unknown number and a success side by side; nothing raised."""
     listing(mocked, "incident", [{"sys_id": IDS["INC1"], "number": "INC1"}])
+    listing(mocked, "incident", [])  # INC404 asked for once more, on its own
     acl = {"error": {"message": "Operation Failed", "detail": "ACL Exception"}, "status": "failure"}
     answer = {
         "batch_request_id": "1",

@@ -180,8 +180,8 @@ def test_incident_relations_are_read_from_problem_id(
     mocked: responses.RequestsMock, sn: ServiceNowConnector
 ) -> None:
     """Only incidents with a problem are relations; the executor's replay check is one query."""
-    row = {"sys_id": INCIDENT_ID, "number": "INC1", "problem_id.number": "PRB1"}
-    listing(mocked, "incident", [row])
+    row = {"sys_id": INCIDENT_ID, "number": "INC1", "problem_id": PROBLEM_ID}
+    listing(mocked, "incident", [{**row, "problem_id.number": "PRB1"}])
     where = (
         (Field("source_id") == "INC1")
         & (Field("target_id") == "PRB1")
@@ -232,10 +232,10 @@ def test_an_incident_s_affected_cis_are_task_ci_rows(
 def test_reading_an_incident_s_links_asks_both_places_unless_the_target_kind_is_named(
     mocked: responses.RequestsMock, sn: ServiceNowConnector
 ) -> None:
-    listing(
-        mocked, "incident", [{"sys_id": INCIDENT_ID, "number": "INC1", "problem_id.number": "PRB1"}]
-    )
-    listing(mocked, "task_ci", [{"sys_id": "1" * 32, "task.number": "INC1", "ci_item": WEB}])
+    row = {"sys_id": INCIDENT_ID, "number": "INC1", "problem_id": PROBLEM_ID}
+    listing(mocked, "incident", [{**row, "problem_id.number": "PRB1"}])
+    link = {"sys_id": "1" * 32, "task": INCIDENT_ID, "task.number": "INC1", "ci_item": WEB}
+    listing(mocked, "task_ci", [link])
     found = list(sn.find(Relation, Field("source_id") == "INC1", within=RecordKind.INCIDENT))
     assert [(r.target_kind, r.target_id, r.relation_type) for r in found] == [
         (RecordKind.PROBLEM, "PRB1", RelationType.RELATED_TO),
@@ -278,9 +278,11 @@ def test_ci_relations_read_their_type_by_name(
         {"sys_id": "2" * 32, "parent": WEB, "child": DB, "type.name": "Depends on::Used by"},
     ]
     listing(mocked, "cmdb_rel_ci", rows)
-    where = Field("relation_type") == RelationType.DEPENDS_ON
-    found = list(sn.find(Relation, where, within=RecordKind.CI))
+    listing(mocked, "cmdb_rel_ci", [{**rows[1], "type": DEPENDS_ON}])
+    found = list(sn.find(Relation, Field("source_id") == WEB, within=RecordKind.CI))
     assert [r.relation_type for r in found] == [RelationType.DEPENDS_ON] * 2
-    assert query(mocked.calls[0])["sysparm_query"] == (
+    where = Field("relation_type") == RelationType.DEPENDS_ON
+    assert len(list(sn.find(Relation, where, within=RecordKind.CI))) == 1
+    assert query(mocked.calls[1])["sysparm_query"] == (
         "type.name=Depends on::Used by^ORDERBYsys_id"
     )

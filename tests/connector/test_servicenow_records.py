@@ -450,6 +450,7 @@ def test_a_known_error_made_from_a_problem_marks_that_problem(
     lookup(mocked, "problem", [{"sys_id": problem_id, "number": "PRB0040001"}])
     mocked.patch(f"{TABLE}/problem/{problem_id}", json={"result": {"sys_id": problem_id}})
     marked = {"sys_id": problem_id, "number": "PRB0040001", "state": "103", "workaround": "w"}
+    marked["known_error"] = "true"
     listing(mocked, "problem", [marked])
 
     known = sn.create(KnownError(problem_id="PRB0040001", workaround="w", correlation_id="smpm-ke"))

@@ -116,7 +116,7 @@ def test_filters_on_status_become_encoded_queries(
     list(sn.find(ServiceTarget, where))
     assert query(mocked.calls[0])["sysparm_query"] == (
         "stage=breached"
-        "^NQstage=in_progress^has_breached!=true^business_percentage>=50"
+        "^NQstage=in_progress^has_breached!=true^ORhas_breachedISEMPTY^business_percentage>=50"
         "^NQstageINcompleted,in_progress^has_breached=true^ORDERBYsys_id"
     )
 
@@ -124,11 +124,11 @@ def test_filters_on_status_become_encoded_queries(
 def test_not_equal_on_status_is_the_complement(
     mocked: responses.RequestsMock, sn: ServiceNowConnector
 ) -> None:
-    """status != met: De Morgan over the met condition."""
+    """status != met: De Morgan over the met condition (a stage that is empty is not met)."""
     listing(mocked, "task_sla", [])
     list(sn.find(ServiceTarget, (Field("status") != S.MET) & (Field("request_id") == "INC1")))
     assert query(mocked.calls[0])["sysparm_query"] == (
-        "stage!=completed^ORhas_breached=true^task.number=INC1^ORDERBYsys_id"
+        "stage!=completed^ORstageISEMPTY^ORhas_breached=true^task.number=INC1^ORDERBYsys_id"
     )
 
 

@@ -8,6 +8,8 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from urllib.parse import parse_qs, unquote_plus
 
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from connector.codec import load_platform_mapping
+from connector.encoded_query import map_leaves
 from connector.entities import (
     IncidentRequest,
     KnowledgeArticle,
@@ -38,6 +41,7 @@ from connector.enums import (
 )
 from connector.errors import (
     AuthenticationFailed,
+    FilterNotApplied,
     FormNotFound,
     InvalidResponse,
     NotFound,
@@ -46,7 +50,7 @@ from connector.errors import (
     Rejected,
     Unavailable,
 )
-from connector.filters import Field
+from connector.filters import Comparison, Field, Filter, Like
 from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.sandbox.servicenow.settings import (
     READONLY_PASSWORD,
@@ -55,9 +59,16 @@ from connector.sandbox.servicenow.settings import (
 )
 from connector.servicenow import RecordUpdate, ServiceNowConnector
 from connector.servicenow_auth import ServiceNowCredentials
+from connector.testing import matches
 from mappings.loader import PlatformMapping
+from smpm.intake.service import running
+from smpm.intake.store import counts
 from tests.connector.conftest import Sleeps
 from tests.integration.conftest import seed_number, servicenow_for
+from tests.integration.test_events_on_sandbox import Clock as EventClock
+from tests.integration.test_events_on_sandbox import event_requests
+from tests.integration.test_events_on_sandbox import post as post_event
+from tests.integration.test_events_on_sandbox import settings_for as event_settings
 
 pytestmark = pytest.mark.integration
 
@@ -687,3 +698,218 @@ def test_any_short_description_finds_exactly_its_own_record(
     hits = list(servicenow_live.find(IncidentRequest, Field("summary") == summary))
     assert created.id in {h.id for h in hits}
     assert {h.summary for h in hits} == {summary}
+
+
+# -- answers are checked, never trusted ------------------------------------------------------------
+CANCELLED = "Transaction cancelled: maximum execution time exceeded"
+
+
+def test_a_column_the_table_lacks_is_never_taken_for_a_match(
+    live: Sandbox, servicenow_mapping: PlatformMapping
+) -> None:
+    """The sandbox, like the platform, ignores a query term on an unknown column and answers
+    every incident: the executor's look-up by correlation id, mapped to a column incident does
+    not have, would take the first incident for the write it looks for. It is refused."""
+    bare = requests.get(
+        f"{live.base_url}/api/now/table/incident",
+        params={"sysparm_query": "u_correlation=smpm-x", "sysparm_limit": "1"},
+        auth=(DEMO_USER, DEMO_PASSWORD),
+        timeout=10,
+    )
+    assert len(bare.json()["result"]) == 1  # the premise: the term was ignored
+    mapping = load_platform_mapping(
+        "servicenow", {"kinds": {"incident": {"fields": {"correlation_id": "u_correlation"}}}}
+    )
+    with servicenow_for(live, mapping) as sn:
+        where = Field("correlation_id") == "smpm-0f3a9c1e5b7d2a4c6e8f0a1b2c3"
+        with pytest.raises(FilterNotApplied, match="no column 'u_correlation'") as caught:
+            list(sn.find(IncidentRequest, where, limit=1))
+    assert "smpm check" in str(caught.value)
+
+
+def test_a_cancelled_page_is_asked_again_smaller(
+    live: Sandbox, servicenow_mapping: PlatformMapping
+) -> None:
+    """The sandbox cancels one page with HTTP 200, as the transaction quota does [1.5]: the
+    connector asks the same offset with half the rows and reads every group."""
+    with servicenow_for(live, servicenow_mapping, page_size=4) as sn:
+        every = sorted(g.name or "" for g in sn.find(SupportGroup))
+        live.reset_stats()
+        live.inject(200, message=CANCELLED, path_prefix="/api/now/table/sys_user_group")
+        again = sorted(g.name or "" for g in sn.find(SupportGroup))
+    assert again == every and len(every) > 4
+    asked = [
+        parse_qs(r["query"])["sysparm_limit"][0]
+        for r in live.stats()["recent"]
+        if r["path"] == "/api/now/table/sys_user_group"
+    ]
+    assert asked[:3] == ["4", "2", "2"]
+
+
+ALERTS = ["host_down", "cpu_high", "instance_down", "disk_90%", "KubePodCrashLooping"]
+LOOKALIKES = ["hostXdown", "cpu-high", "instance down", "disk_900", "KubePodCrashLoopingX"]
+
+
+def test_alert_names_with_wildcard_characters_find_exactly_their_requests(
+    servicenow_live: ServiceNowConnector,
+) -> None:
+    """Event Handling looks for `[<type>]` at the start of a summary: for each realistic alert
+    name, its own request and none of its lookalikes (issue: such events were never
+    processed)."""
+    sn, tag = servicenow_live, "smpm-alert-names"
+    made = {
+        name: sn.create(new_incident(f"[{name}] on web-01", correlation_id=tag)).id
+        for name in [*ALERTS, *LOOKALIKES]
+    }
+    mine = Field("correlation_id") == tag
+    for name in ALERTS:
+        found = {
+            i.id for i in sn.find(IncidentRequest, Field("summary").startswith(f"[{name}]") & mine)
+        }
+        assert found == {made[name]}, name
+        rest = {i.id for i in sn.find(IncidentRequest, ~Field("summary").contains(name) & mine)}
+        assert made[name] not in rest and set(made.values()) - rest <= {
+            made[n] for n in [*ALERTS, *LOOKALIKES] if name in n
+        }
+
+
+def link(sn: ServiceNowConnector, incident: str, problem: str) -> None:
+    sn.relate(
+        Relation(
+            source_kind=RecordKind.INCIDENT,
+            source_id=incident,
+            target_kind=RecordKind.PROBLEM,
+            target_id=problem,
+            relation_type=RelationType.CAUSED_BY,
+        )
+    )
+
+
+def test_an_incident_keeps_its_one_problem(
+    servicenow_live: ServiceNowConnector, live: Sandbox
+) -> None:
+    """incident.problem_id holds one link [2.2]: the same problem again writes nothing, another
+    one is refused naming both, and the first link stays."""
+    sn = servicenow_live
+    incident = sn.create(new_incident("One problem only")).id
+    first, second = (
+        sn.create(ProblemInvestigation(summary=f"Cause {n}", status=ProblemStatus.UNDER_REVIEW)).id
+        for n in (1, 2)
+    )
+    link(sn, incident, first)
+    live.reset_stats()
+    link(sn, incident, first)
+    assert calls(live, "PATCH /api/now/table/incident") == 0
+    with pytest.raises(Rejected, match=f"already names problem {first} in problem_id"):
+        link(sn, incident, second)
+    links = sn.find(Relation, Field("source_id") == incident, within=RecordKind.INCIDENT)
+    assert [r.target_id for r in links] == [first]
+
+
+# -- the renderer and the evaluator against the sandbox's own query engine -------------------------
+SUMMARIES = ["[host_down] a", "[hostXdown] b", "[HOST_DOWN] c", "disk_90% full", "disk 90 full"]
+KEYS = ["k_1", "K_1", "k%1", None]
+IMPACTS = [Impact.EXTENSIVE, Impact.MODERATE, Impact.MINOR]
+WORDS = st.sampled_from(["host_down", "[host", "down]", "disk_90%", "90", "K_1", "k_1", "full"])
+
+
+def leaves() -> st.SearchStrategy[Filter]:
+    summary, key, impact = Field("summary"), Field("event_key"), Field("impact")
+    return st.one_of(
+        WORDS.map(summary.contains),
+        WORDS.map(summary.startswith),
+        WORDS.map(summary.endswith),
+        st.sampled_from(SUMMARIES).map(lambda s: summary == s),
+        st.sampled_from(SUMMARIES).map(lambda s: summary != s),
+        st.sampled_from(KEYS[:3]).map(lambda k: key == k),
+        st.sampled_from(KEYS[:3]).map(lambda k: key != k),
+        st.just(key.is_null()),
+        st.lists(st.sampled_from(KEYS[:3]), min_size=1, max_size=2).map(lambda ks: key.one_of(*ks)),
+        st.sampled_from(IMPACTS).map(lambda i: impact != i),
+        st.lists(st.sampled_from(IMPACTS), min_size=1, max_size=2).map(lambda v: impact.one_of(*v)),
+    )
+
+
+FILTERS = st.recursive(
+    leaves(),
+    lambda inner: st.one_of(
+        st.builds(lambda a, b: a & b, inner, inner),
+        st.builds(lambda a, b: a | b, inner, inner),
+        st.builds(lambda a: ~a, inner),
+    ),
+    max_leaves=4,
+)
+
+
+@pytest.fixture(scope="module")
+def population(sandbox: Sandbox, servicenow_mapping: PlatformMapping) -> dict[str, IncidentRequest]:
+    """Twenty incidents, summaries with `_` and `%`, some without an event key."""
+    with servicenow_for(sandbox, servicenow_mapping) as sn:
+        made = [
+            sn.create(
+                new_incident(
+                    SUMMARIES[n % 5],
+                    event_key=KEYS[n % 4],
+                    impact=IMPACTS[n % 3],
+                    correlation_id="smpm-population",
+                )
+            )
+            for n in range(20)
+        ]
+    return {str(i.id): i for i in made}
+
+
+def caseless_summary(condition: Filter) -> Filter:
+    if isinstance(condition, Like):
+        return replace(condition, text=condition.text.casefold())
+    if isinstance(condition, Comparison) and condition.field == "summary":
+        return replace(condition, value=str(condition.value).casefold())
+    return condition
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(where=FILTERS)
+def test_every_record_a_filter_means_is_found_and_nothing_the_check_refuses(
+    servicenow_live: ServiceNowConnector, population: dict[str, IncidentRequest], where: Filter
+) -> None:
+    """For random filters (NOT, !=, one_of, LIKE with `_` and `%`): the connector on the
+    sandbox finds every record the filter means (the fake connector's reading, with LIKE
+    ignoring case as it does on the platform), and the sandbox answers nothing the answer
+    check refuses (find would raise FilterNotApplied)."""
+    mine = Field("correlation_id") == "smpm-population"
+    found = {str(i.id) for i in servicenow_live.find(IncidentRequest, where & mine)}
+    caseless = map_leaves(where, caseless_summary)  # the summaries differ beyond case
+    meant = {
+        n
+        for n, i in population.items()
+        if matches({**i.model_dump(), "summary": (i.summary or "").casefold()}, caseless)
+    }
+    assert meant <= found
+
+
+# -- Event Handling for event types with `_` and `%` (issue: answered 202, then dead) -------------
+@pytest.mark.parametrize("event_type", ["host_down", "disk_90%"])
+def test_events_whose_type_holds_wildcard_characters_are_processed(
+    tmp_path: Path, event_type: str
+) -> None:
+    """An outage event of such a type makes one incident request; its repeat is noted on that
+    request (found by `[<type>]` at the start of its summary), nothing ends dead."""
+    clock = EventClock()
+    with Sandbox.start(port=0, seed="demo", clock=clock.seconds) as sandbox:
+        settings = event_settings("servicenow", sandbox, tmp_path)
+        with running(settings, workers=0, clock=clock) as service:
+            post_event(service, ci="san-array-01", type=event_type, message="san-array-01 down")
+            later = "2026-11-25T10:01:00Z"
+            post_event(
+                service, ci="san-array-01", type=event_type, message="san-array-01 down", time=later
+            )
+            service.drain()
+            assert counts(service.engine) == {"pending": 0, "processing": 0, "done": 2, "dead": 0}
+        made = [
+            i
+            for i in event_requests("servicenow", sandbox)
+            if (i.summary or "").startswith(f"[{event_type}]")
+        ]
+    assert len(made) == 1

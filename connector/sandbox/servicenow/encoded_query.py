@@ -8,8 +8,12 @@ AND); `^NQ` starts a new query OR-ed with the others; `ORDERBY<field>` / `ORDERB
 lower-case (possibly dot-walked) field name, an operator, then the value: the first operator
 after the name decides, so a value may hold `=` or any other character. `,` in IN lists and `@`
 in BETWEEN and ON operands have no escape [1.6, UNCONFIRMED]: they always separate.
+Operators are those of "Operators available for filters and queries" [1.6], with the aliases
+`*`, `!*` and `%` and the `NOTLIKE` spelling of ServiceNow's SDK guide ("Encoded Queries").
 A term that does not parse is *invalid* (the caller ignores it, as the platform does by
-default); related-list queries, joins and text search are refused as not emulated.
+default); so is one with an operator for email notifications only (VALCHANGES, CHANGESFROM,
+CHANGESTO: there is no previous value to compare in a query). Related-list queries, joins, text
+search and a few real operators (NOT_EMULATED) are refused as not emulated, never ignored.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "IN": ("IN",),
     "NOT IN": ("NOT IN",),
     "LIKE": ("LIKE", "*"),
-    "NOT LIKE": ("NOT LIKE", "!*"),
+    "NOT LIKE": ("NOT LIKE", "NOTLIKE", "!*"),
     "STARTSWITH": ("STARTSWITH",),
     "ENDSWITH": ("ENDSWITH", "%"),
     "ISEMPTY": ("ISEMPTY",),
@@ -50,24 +54,23 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "RELATIVEGE": ("RELATIVEGE",),
     "RELATIVELE": ("RELATIVELE",),
     "RELATIVEEE": ("RELATIVEEE",),
+    "MORETHAN": ("MORETHAN",),
+    "LESSTHAN": ("LESSTHAN",),
 }
 # real operators the sandbox does not evaluate: refused rather than silently ignored
 NOT_EMULATED = (
     "IN_HIERARCHY",
     "DATEPART",
-    "MORETHAN",
-    "LESSTHAN",
-    "VALCHANGES",
-    "CHANGESFROM",
-    "CHANGESTO",
     "DOESNOTHAVE",
     "EXCLUDING",
     "INSTANCEOF",
 )
+# operators of email-notification conditions: a query term with one is invalid [1.6]
+NOTIFICATION_ONLY = ("VALCHANGES", "CHANGESFROM", "CHANGESTO")
 NO_VALUE = ("ISEMPTY", "ISNOTEMPTY", "EMPTYSTRING", "ANYTHING")
 _SPELLINGS = sorted(
     [(s, op) for op, spellings in OPERATORS.items() for s in spellings]
-    + [(s, s) for s in NOT_EMULATED],
+    + [(s, s) for s in (*NOT_EMULATED, *NOTIFICATION_ONLY)],
     key=lambda pair: -len(pair[0]),
 )
 _FIELD = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
@@ -136,6 +139,8 @@ def parse_term(text: str) -> Term | None:
         if rest.startswith(spelling):
             if op in NOT_EMULATED:
                 raise NotEmulated(f"the operator {op} (in {text!r}) is not emulated")
+            if op in NOTIFICATION_ONLY:
+                return None
             value = rest[len(spelling) :]
             return Term(match.group(), op, "" if op in NO_VALUE else value)
     return None

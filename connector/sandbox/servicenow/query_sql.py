@@ -6,8 +6,16 @@ value is a bound parameter. A dot-walked term (`assignment_group.name=Service De
 `assignment_group IN (SELECT sys_id FROM <groups> WHERE name = ?)` when it cannot match an empty
 reference, which keeps it on the index, and a scalar sub-select otherwise (so
 `caller_id.emailISEMPTY` also finds incidents without a caller).
-Negative operators (`!=`, `NOT IN`, `NOT LIKE`) also match empty values, as on the platform.
-LIKE, STARTSWITH and ENDSWITH ignore ASCII case; `=` and IN do not [1.2].
+Empty values: "most filter operations do not return empty fields in their result set"
+(ServiceNow docs, "Filtering on empty fields"), so the negative operators do not either: `!=`
+and `NOT IN` match fields "populated by any value except" the ones named, `NOT LIKE` and `NOTON`
+the same way; only a boolean's `!=` also matches empty (`active!=true`: "False, empty, or NULL")
+[r_OpAvailableFiltersQueries]. LIKE, STARTSWITH and ENDSWITH ignore ASCII case and read `%` and
+`_` literally (whether an instance does is UNCONFIRMED); `=` and IN do not ignore case [1.2].
+Field comparisons: SAMEAS/NSAMEAS (`sla_dueSAMEASactivity_due@day`: the same day; SAMEAS
+needs a value, "there exist matching values"),
+GT_FIELD and its kin, MORETHAN/LESSTHAN (`sla_dueMORETHANactivity_due@day@before@1`: more
+than a day before; LESSTHAN: within a day before, UNCONFIRMED reading of the docs' example).
 On a reference, `=`/`!=`/IN with a value that is not a sys_id, and LIKE/STARTSWITH/ENDSWITH,
 compare the referenced record's display value [1.6].
 """
@@ -21,7 +29,7 @@ from typing import Any
 from connector.sandbox.servicenow.datefuncs import Context, evaluate, shifted
 from connector.sandbox.servicenow.encoded_query import NotEmulated, Query, Term
 from connector.sandbox.servicenow.schema import SCHEMA, Column, Schema
-from connector.sandbox.servicenow.schema.model import REFERENCE
+from connector.sandbox.servicenow.schema.model import BOOLEAN, REFERENCE
 from connector.sandbox.servicenow.storage import quoted
 from connector.sandbox.servicenow.values import BadValue, to_db
 
@@ -40,6 +48,11 @@ _NO_VALUE = {
     "EMPTYSTRING": "{e} = ''",
     "ANYTHING": "1",
 }
+_FILLED = "{e} IS NOT NULL AND {e} != '' AND "  # a negative operator's first condition
+# `@unit` of SAMEAS/NSAMEAS on dates: the leading characters of `YYYY-MM-DD HH:MM:SS` compared
+_SAME_UNITS = {"second": 19, "minute": 16, "hour": 13, "day": 10, "month": 7, "year": 4}
+_SHIFT_UNITS = {"second": "seconds", "minute": "minutes", "hour": "hours", "day": "days"}
+_SHIFT_UNITS |= {"month": "months", "year": "years"}
 
 
 @dataclass
@@ -131,10 +144,25 @@ class Compiler:
             found = f"SELECT {inner}.sys_id FROM {storage} {inner} WHERE {sub.text}"
             return Sql(f"{alias}.{quoted(head)} IN ({found})", sub.params)
         expr, column = self.expression(alias, table, term.field)
-        if term.op in _FIELD_OPS:
-            other, _ = self.expression(alias, table, term.value)
-            return Sql(f"{expr} {_FIELD_OPS[term.op]} {other}", [])
+        if term.op in _FIELD_OPS or term.op in ("MORETHAN", "LESSTHAN"):
+            return self.fields(alias, table, expr, term)
         return self.compare(expr, column, term.op, term.value)
+
+    def fields(self, alias: str, table: str, e: str, term: Term) -> Sql:
+        """A comparison of two fields of the record: `<field><op><other>[@unit...]`."""
+        name, *spec = term.value.split("@")
+        other, _ = self.expression(alias, table, name)
+        if term.op in ("MORETHAN", "LESSTHAN"):
+            return _relative(e, other, term.op, spec)
+        if spec and term.op in ("SAMEAS", "NSAMEAS"):
+            if len(spec) != 1 or spec[0] not in _SAME_UNITS:
+                raise NotEmulated(f"{term.op} by {'@'.join(spec)!r} is not emulated")
+            size = _SAME_UNITS[spec[0]]
+            e, other = f"substr({e}, 1, {size})", f"substr({other}, 1, {size})"
+        elif spec:
+            raise BadValue(f"{term.value!r}: {term.op} compares with a field, not a unit")
+        same = f"{e} {_FIELD_OPS[term.op]} {other}"
+        return Sql(_FILLED.format(e=e) + same if term.op == "SAMEAS" else same, [])
 
     # -- operators ------------------------------------------------------------------------------
     def compare(self, e: str, column: Column, op: str, raw: str) -> Sql:
@@ -166,8 +194,10 @@ class Compiler:
             return self._in(e, column, op == "!=", [value])
         if op == "=":
             return Sql(f"{e} = ?", [self.value(column, value)])
-        if op == "!=":
+        if op == "!=" and column.type == BOOLEAN:  # "False, empty, or NULL"
             return Sql(f"{e} IS NOT ?", [self.value(column, value)])
+        if op == "!=":
+            return Sql(_FILLED.format(e=e) + f"{e} != ?", [self.value(column, value)])
         if op in _COMPARE:
             return Sql(f"{e} {_COMPARE[op]} ?", [self.value(column, value)])
         raise Invalid(op)
@@ -192,7 +222,7 @@ class Compiler:
             inner = self._alias()
             e = f"(SELECT {inner}.{display} FROM {storage} {inner} WHERE {inner}.sys_id = {e})"
         if op == "NOT LIKE":
-            return Sql(f"{e} IS NULL OR {e} NOT LIKE ? ESCAPE '\\'", [pattern])
+            return Sql(_FILLED.format(e=e) + f"{e} NOT LIKE ? ESCAPE '\\'", [pattern])
         return Sql(f"{e} LIKE ? ESCAPE '\\'", [pattern])
 
     def _in(self, e: str, column: Column, negate: bool, raws: list[str]) -> Sql:
@@ -210,7 +240,7 @@ class Compiler:
             params += named
         found = " OR ".join(parts) or "0"
         if negate:
-            return Sql(f"{e} IS NULL OR NOT ({found})", params)
+            return Sql(_FILLED.format(e=e) + f"NOT ({found})", params)
         return Sql(found, params)
 
     def _range(self, e: str, column: Column, op: str, raw: str) -> Sql:
@@ -224,7 +254,7 @@ class Compiler:
             raise BadValue(f"{raw!r}: expected two bounds separated by @")
         low, high = (self.value(column, evaluate(b, self.context)) for b in bounds)
         if op == "NOTON":
-            return Sql(f"{e} IS NULL OR {e} NOT BETWEEN ? AND ?", [low, high])
+            return Sql(_FILLED.format(e=e) + f"{e} NOT BETWEEN ? AND ?", [low, high])
         return Sql(f"{e} BETWEEN ? AND ?", [low, high])
 
     # -- order ------------------------------------------------------------------------------------
@@ -240,6 +270,26 @@ class Compiler:
         if parts and parts[-1].startswith(f'{alias}."sys_id" '):
             return ", ".join(parts)  # unique already: lets SQLite walk the sys_id index
         return ", ".join([*parts, f"{alias}._row ASC"])
+
+
+def _relative(e: str, other: str, op: str, spec: list[str]) -> Sql:
+    """MORETHAN/LESSTHAN `<other>@<unit>@before|after@<count>` on two date-times."""
+    if len(spec) != 3 or spec[0] not in (*_SHIFT_UNITS, "week", "quarter"):
+        raise BadValue(f"{'@'.join(spec)!r} is not <field>@<unit>@before|after@<count>")
+    unit, side, count = spec
+    if side not in ("before", "after") or not count.isdigit():
+        raise BadValue(f"{'@'.join(spec)!r} is not <field>@<unit>@before|after@<count>")
+    n = int(count) * {"week": 7, "quarter": 3}.get(unit, 1)
+    step = _SHIFT_UNITS.get(unit, "days" if unit == "week" else "months")
+    sign = "-" if side == "before" else "+"
+    bound = f"datetime({other}, '{sign}{n} {step}')"
+    if op == "MORETHAN":
+        return Sql(f"{e} {'<' if side == 'before' else '>'} {bound}", [])
+    low, high = (bound, other) if side == "before" else (other, bound)
+    return Sql(
+        f"{e} > {low} AND {e} <= {high}" if side == "before" else f"{e} >= {low} AND {e} < {high}",
+        [],
+    )
 
 
 def _by_display(column: Column, value: str) -> bool:

@@ -11,6 +11,7 @@ from connector.sandbox.servicenow.encoded_query import NotEmulated, Query, Term,
 from tests.connector.sandbox.servicenow.support import SN
 
 T = Term
+ME = "54635e965f510100a9ad2572f2b4774c"  # the "Me" dynamic filter [1.6]
 PARSES = [
     ("active=true", ((T("active", "=", "true"),),), ()),
     ("priority<=2^stateIN1,2", ((T("priority", "<=", "2"),), (T("state", "IN", "1,2"),)), ()),
@@ -210,3 +211,133 @@ def test_unemulated_query_parts_answer_400(sn: SN) -> None:
         answer = sn.list("incident", sysparm_query=query)
         assert answer.status_code == 400
         assert answer.json()["error"]["message"] == "Not supported by the smpm sandbox"
+
+
+# -- every documented operator spelling; empty fields and negative operators ----------------------
+SPELLINGS = [
+    ("nameNOTLIKEx", T("name", "NOT LIKE", "x")),  # ServiceNow SDK guide, "Encoded Queries"
+    ("sla_dueSAMEASactivity_due@day", T("sla_due", "SAMEAS", "activity_due@day")),
+    ("sla_dueNSAMEASactivity_due@day", T("sla_due", "NSAMEAS", "activity_due@day")),
+    (
+        "sla_dueMORETHANactivity_due@day@before@1",
+        T("sla_due", "MORETHAN", "activity_due@day@before@1"),
+    ),
+    (
+        "sla_dueLESSTHANactivity_due@day@before@3",
+        T("sla_due", "LESSTHAN", "activity_due@day@before@3"),
+    ),
+    (
+        "sla_dueONToday@javascript:gs.daysAgoStart(0)@javascript:gs.daysAgoEnd(0)",
+        T("sla_due", "ON", "Today@javascript:gs.daysAgoStart(0)@javascript:gs.daysAgoEnd(0)"),
+    ),
+    (
+        "sla_dueNOTONToday@javascript:gs.daysAgoStart(0)@javascript:gs.daysAgoEnd(0)",
+        T("sla_due", "NOTON", "Today@javascript:gs.daysAgoStart(0)@javascript:gs.daysAgoEnd(0)"),
+    ),
+    ("caller_idDYNAMIC54635e965f510100a9ad2572f2b4774c", T("caller_id", "DYNAMIC", ME)),
+    (
+        "reassignment_countGT_OR_EQUALS_FIELDreopen_count",
+        T("reassignment_count", "GT_OR_EQUALS_FIELD", "reopen_count"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "term"), SPELLINGS, ids=[s[0] for s in SPELLINGS])
+def test_documented_operators_parse(text: str, term: Term) -> None:
+    """Operators of 'Operators available for filters and queries' [1.6] parse as themselves."""
+    assert parse(text).groups == (((term,),),)
+
+
+@pytest.mark.parametrize("operator", ["VALCHANGES", "CHANGESFROM4", "CHANGESTO4"])
+def test_notification_operators_are_invalid_in_a_query(sn: SN, operator: str) -> None:
+    """'Operators available for email notifications': no previous value in a query, so the term
+    is invalid, ignored as the platform ignores invalid parts [1.2]."""
+    assert parse(f"state{operator}").invalid == (f"state{operator}",)
+    assert numbers(sn, f"state{operator}^number<=INC0010016") == numbers(sn, "number<=INC0010016")
+
+
+TAG = "negops"
+ROWS = {  # correlation_id=TAG; what is not named stays empty
+    "A": {
+        "short_description": "[host_down] web-01 unreachable",
+        "u_event_key": "network",
+        "sla_due": "2030-05-01 10:00:00",
+        "activity_due": "2030-05-01 18:00:00",
+    },
+    "B": {
+        "short_description": "[hostXdown] web-02 unreachable",
+        "activity_due": "2030-05-03 09:00:00",
+    },
+    "C": {
+        "short_description": "[disk_90%] db-01 filling",
+        "u_event_key": "database",
+        "sla_due": "2030-05-04 12:00:00",
+        "activity_due": "2030-05-01 00:00:00",
+    },
+    "D": {},
+}
+
+
+@pytest.fixture(scope="module")
+def tagged(sn: SN) -> dict[str, str]:
+    """Four incidents, some fields empty: sys_id -> their letter."""
+    made = {
+        sn.new("incident", correlation_id=TAG, **values)["sys_id"]: key
+        for key, values in ROWS.items()
+    }
+    return made
+
+
+MAY_FIRST = (
+    "2030-05-01@javascript:gs.dateGenerate('2030-05-01','start')"
+    "@javascript:gs.dateGenerate('2030-05-01','end')"
+)
+SEMANTICS = [
+    # "populated by any value except": empty fields are not returned [r_OpAvailableFiltersQueries]
+    ("u_event_key!=network", "C"),
+    ("u_event_keyNOT INnetwork,software", "C"),
+    ("short_descriptionNOT LIKEweb", "C"),
+    (f"sla_dueNOTON{MAY_FIRST}", "C"),
+    ("u_event_key!=network^ORu_event_keyISEMPTY", "BCD"),  # the connector's "not equal"
+    ("u_event_keyISEMPTY", "BD"),
+    ("u_event_keyANYTHING", "ABCD"),
+    # LIKE reads `%` and `_` as themselves (UNCONFIRMED on an instance; the connector copes)
+    ("short_descriptionLIKEhost_down", "A"),
+    ("short_descriptionSTARTSWITH[host_", "A"),
+    ("short_descriptionLIKEdisk_90%", "C"),
+    ("short_descriptionLIKEhost%down", ""),
+    ("short_description%%] db-01 filling", "C"),  # `%` as an operator: ENDSWITH
+    # field comparisons
+    ("sla_dueSAMEASactivity_due@day", "A"),  # "there exist matching values": not D's empties
+    ("sla_dueMORETHANactivity_due@day@after@2", "C"),
+    ("sla_dueLESSTHANactivity_due@hour@before@10", "A"),
+    ("sla_dueLESSTHANactivity_due@hour@before@5", ""),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), SEMANTICS, ids=[s[0] for s in SEMANTICS])
+def test_operators_on_empty_and_filled_fields(
+    sn: SN, tagged: dict[str, str], query: str, expected: str
+) -> None:
+    """Each operator's documented meaning on records where some fields are empty."""
+    rows = sn.rows(
+        "incident", sysparm_query=f"correlation_id={TAG}^{query}", sysparm_fields="sys_id"
+    )
+    assert "".join(sorted(tagged[r["sys_id"]] for r in rows)) == expected
+
+
+def test_a_boolean_is_not_also_finds_empty(sn: SN) -> None:
+    """`active!=true`: "All records in which the Active field is False, empty, or NULL"."""
+    made = [
+        sn.new("sys_user", user_name=f"boolneg.{vip or 'empty'}", vip=vip or "false")["sys_id"]
+        for vip in ("true", "false", "")
+    ]
+    assert sn.patch("sys_user", made[2], {"vip": ""}).status_code == 200
+    rows = sn.rows(
+        "sys_user",
+        sysparm_query="user_nameSTARTSWITHboolneg.^vip!=true",
+        sysparm_fields="user_name",
+    )
+    assert sorted(r["user_name"] for r in rows) == ["boolneg.empty", "boolneg.false"]
+    for sys_id in made:
+        sn.delete("sys_user", sys_id)
