@@ -7,8 +7,11 @@ Tests use these to prove retries, timeouts and backoff against real HTTP:
   face registers its envelope for `/api/now` and `/oauth_token.do`), and `Retry-After` when
   asked, without reaching the server;
 - a *reset* fault drops the connection of the next N matching requests without an answer;
-- a *delay* fault holds the next N matching requests for D seconds, then serves them normally
-  (the server still acts on a request whose client gave up, as a real one would).
+- a *delay* fault serves the next N matching requests at once and holds each answer for D
+  seconds: the server has acted (a create is committed) by the time a client with a shorter
+  read timeout gives up, as on a slow instance whose answer comes too late. (Holding the
+  request instead would make the server drop it: a request whose client has gone is read as a
+  disconnect, and nothing would be created.)
 A fault matches on an optional method and path prefix. Rules are consumed first come, first
 served, under a lock. The `/__sandbox/` control routes are never delayed, faulted or counted.
 """
@@ -150,13 +153,12 @@ class FaultMiddleware:
         if self.faults.latency_ms > 0:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         rule = self.faults.take(method, path)
-        if rule is not None and rule.kind == "delay":
-            await self._delay(rule.seconds)
-        elif rule is not None and rule.kind == "reset":
+        held = rule.seconds if rule is not None and rule.kind == "delay" else 0.0
+        if rule is not None and rule.kind == "reset":
             self.faults.record(method, path, query, "reset")
             await self._reset(scope, receive)
             return
-        elif rule is not None:
+        if rule is not None and rule.kind == "status":
             self.faults.record(method, path, query, rule.status)
             answer = next((a for p, a in self.answers if path.startswith(p)), ar_answer)
             await _send(send, *answer(rule))
@@ -168,6 +170,8 @@ class FaultMiddleware:
             if message["type"] == "http.response.start":
                 started = True  # counted before the client can see the answer
                 self.faults.record(method, path, query, message["status"])
+                if held:  # the request was served; only its answer waits
+                    await self._delay(held)
             await send(message)
 
         try:

@@ -226,7 +226,8 @@ class Sandbox:
         method: str | None = None,
         path_prefix: str | None = None,
     ) -> None:
-        """The next `count` matching requests wait `seconds` before being served."""
+        """The next `count` matching requests are served at once and answered `seconds`
+        later (a create is committed even when its client gave up waiting)."""
         self.faults.add(FaultRule("delay", count, method, path_prefix, seconds=seconds))
 
     def clear_faults(self) -> None:
