@@ -3,7 +3,9 @@
 Every call has a timeout. Retries use tenacity: exponential backoff with full jitter on connection
 errors, timeouts, 5xx and 429, honouring `Retry-After`; never on other 4xx. A POST (which may create
 a record) is retried only when the server cannot have acted on it: connection refused, 429, 503.
-Other failures of a POST surface at once; the executor replays them under their idempotency key.
+Other failures of a POST surface at once; one without an answer (a read timeout, a connection
+dropped once the request was sent) as `OutcomeUnknown`, since the server may have acted on it:
+the executor looks the write up under its idempotency key before writing again.
 
 Nothing here logs headers or bodies, so tokens and passwords cannot reach the logs; URLs are logged
 without their query string values. `HttpOptions.on_call`, when given, hears every attempt (method,
@@ -33,7 +35,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from connector.errors import TLSError, Unavailable
+from connector.errors import OutcomeUnknown, TLSError, Unavailable
 
 log = logging.getLogger("smpm.http")
 
@@ -165,8 +167,9 @@ def send(
 ) -> requests.Response:
     """One logical request with retries; returns the last response (any status).
 
-    Raises `Unavailable` when every attempt failed without a response, `TLSError` when the
-    certificate could not be verified.
+    Raises `Unavailable` when every attempt failed without a response (`OutcomeUnknown` for a
+    POST that may have reached the server), `TLSError` when the certificate could not be
+    verified.
     """
     method = method.upper()
     retrying = Retrying(
@@ -195,6 +198,12 @@ def send(
             url=safe_url(url),
         ) from None
     except requests.exceptions.RequestException as exc:
+        if method == "POST" and not _never_sent(exc):
+            raise OutcomeUnknown(
+                f"{method} {safe_url(url)} was sent but no answer came ({_short(exc)}); the "
+                "server may have acted on it",
+                url=safe_url(url),
+            ) from None
         raise Unavailable(
             f"{method} {safe_url(url)} failed: {_short(exc)}", url=safe_url(url)
         ) from None
