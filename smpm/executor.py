@@ -7,12 +7,16 @@ For every write the executor
    writes (the record's correlation field, or a reference line in a work note);
 4. marks the key done and writes the audit row in one transaction.
 
-A crash between 3 and 4 leaves a pending key. The next run finds it and asks the ITSM whether the
-write happened (a record with that correlation id, a work note carrying the key, the relation
-itself) before writing again, so a replay never creates a second record. A relate whose link
-the ITSM holds already, seen from either record, is skipped ("already related"). Updates set
-absolute values, so repeating one is harmless. External notifications (mail, chat) are
-at-least-once.
+A crash between 3 and 4, or an answer that never came (`OutcomeUnknown`: a read timeout, a
+connection dropped once the request was sent), leaves a pending key. The ITSM is then asked
+whether the write happened (a record with that correlation id, a work note carrying the key,
+the relation itself) before anything is written again: at once after a lost answer, by the
+plan's replay, and by every run's sweep of the keys other runs left pending (smpm.pending), so
+the audit accounts for a record created before a kill -9 even when no plan asks for it again.
+Of two runs retrying one pending key, one writes (the attempt is taken over by compare-and-set).
+A relate whose link the ITSM holds already, seen from either record, is skipped ("already
+related"). Updates set absolute values, so repeating one is harmless. External notifications
+(mail, chat) are at-least-once.
 
 A failed action does not stop the others; an action that needs the record a failed step was to
 create is reported as blocked.
@@ -27,15 +31,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from connector.base import BatchWriter, Connector, RecordUpdate
-from connector.entities import ENTITY_TYPES, Entity, RecordKind, Relation, WorkNote
-from connector.enums import RelationType
+from connector.entities import ENTITY_TYPES, Entity, WorkNote
 from connector.errors import ConfigurationError, ConnectorError
-from connector.filters import Field
 from procedures.plan import Action, ActionKind, Plan, Ref
-from smpm.store import audit, idempotency, utcnow
+from smpm import pending
+from smpm.pending import IN_FLIGHT, LOOKED_UP, InFlight, find_written, lookup_of, related
+from smpm.store import audit, idempotency, pending_writes, utcnow
 
 Notifier = Callable[[str, str, Action], None]
 
@@ -48,6 +53,9 @@ APPLIED, SKIPPED, FAILED, RECOVERED, PLANNED, BLOCKED, UNSUPPORTED = (
     "blocked",
     "unsupported",
 )
+
+
+BUSY = "another worker of this process is writing it now; left to that worker"
 
 
 def idempotency_key(procedure: str, trigger: str, step: str) -> str:
@@ -67,6 +75,7 @@ class Outcome:
     outcome: str
     detail: str = ""
     result_id: str | None = None
+    unknown: bool = False  # failed without an answer: the ITSM may hold the write
 
 
 @dataclass
@@ -75,6 +84,7 @@ class RunReport:
     run_id: str
     dry_run: bool
     outcomes: list[Outcome] = field(default_factory=list)
+    swept: list[str] = field(default_factory=list)  # keys other runs left, found in the ITSM
 
     @property
     def failed(self) -> list[Outcome]:
@@ -94,11 +104,14 @@ class Executor:
         *,
         clock: Callable[[], datetime] = utcnow,
         notifier: Notifier | None = None,
+        in_flight: InFlight = IN_FLIGHT,
     ) -> None:
         self.connector = connector
         self.engine = engine
         self.clock = clock
         self.notifier = notifier
+        self.in_flight = in_flight
+        self._holding: set[str] = set()  # keys this executor's write holds in `in_flight`
 
     def apply(self, plan: Plan, *, dry_run: bool = False) -> RunReport:
         report = RunReport(plan, uuid.uuid4().hex, dry_run)
@@ -108,6 +121,26 @@ class Executor:
                 Outcome(a, k, PLANNED) for a, k in zip(plan.actions, keys, strict=True)
             ]
             return report
+        report.swept = self.recover_pending(exclude=keys, run_id=report.run_id)
+        try:
+            self._apply_all(plan, keys, report)
+        finally:
+            self._release(list(self._holding))
+        return report
+
+    def recover_pending(self, *, exclude: list[str] | None = None, run_id: str = "") -> list[str]:
+        """Settle the keys other runs left pending whose writes the ITSM holds (smpm.pending);
+        returns those keys. `apply` starts with it; a worker or a run may call it on its own."""
+        return pending.sweep(
+            self.connector,
+            self.engine,
+            run_id=run_id or uuid.uuid4().hex,
+            now=self.clock(),
+            exclude=exclude or (),
+            in_flight=self.in_flight,
+        )
+
+    def _apply_all(self, plan: Plan, keys: list[str], report: RunReport) -> None:
         states = self._states(keys)
         results: dict[tuple[str, str], str | None] = {}
 
@@ -124,8 +157,10 @@ class Executor:
                         "result_id": outcome.result_id,
                     }
             self._record(report.run_id, plan, [o for o in outcomes if o.outcome != SKIPPED])
+            self._release([o.key for o in outcomes])
 
-        batch = _Batch(self, plan) if self._batches() else None
+        run = report.run_id
+        batch = _Batch(self, plan, run) if self._batches() else None
         for action, key in zip(plan.actions, keys, strict=True):
             flushed = batch.offer(action, key, states.get(key), results) if batch else None
             if flushed is not None:
@@ -133,10 +168,23 @@ class Executor:
                 continue
             if batch:
                 settle(batch.flush())
-            settle([self._apply_one(plan, action, key, states.get(key), results)])
+            settle([self._apply_one(run, plan, action, key, states.get(key), results)])
         if batch:
             settle(batch.flush())
-        return report
+
+    def _hold(self, key: str) -> bool:
+        """Mark the key's write as being sent by this process; False: another thread is."""
+        if key in self._holding:
+            return True
+        if not self.in_flight.hold(key):
+            return False
+        self._holding.add(key)
+        return True
+
+    def _release(self, keys: list[str]) -> None:
+        mine = self._holding.intersection(keys)
+        self.in_flight.release(mine)
+        self._holding -= mine
 
     def _batches(self) -> bool:
         """Whether the connector writes many small changes in one round trip (ServiceNow's
@@ -146,6 +194,7 @@ class Executor:
     # -- one action -----------------------------------------------------------------------------
     def _apply_one(
         self,
+        run: str,
         plan: Plan,
         action: Action,
         key: str,
@@ -156,31 +205,78 @@ class Executor:
             action = _resolve_refs(action, results)
         except _Blocked as blocked:
             return Outcome(action, key, BLOCKED, str(blocked))
-        if state is not None and state["status"] == "done":
-            when = f"already applied {state['updated_at']:%Y-%m-%d %H:%M}"
-            return Outcome(action, key, SKIPPED, when, state["result_id"])
         try:
-            if state is not None:
-                found = self._already_written(action, key)
-                if found is not None:
-                    return Outcome(
-                        action, key, RECOVERED, "found the earlier write in the ITSM", found
-                    )
-            elif action.relation is not None and _related(self.connector, action.relation):
+            if (
+                state is None
+                and action.relation is not None
+                and related(self.connector, action.relation)
+            ):
                 return Outcome(action, key, SKIPPED, "already related", action.relation.target_id)
-            else:
-                self._mark_pending(plan, action, key)
+            if state is None:
+                state = self._claim_new(run, plan, action, key)
+                if state is None:
+                    return self._attempt(action, key)
+            if state["status"] == "done":
+                when = f"already applied {state['updated_at']:%Y-%m-%d %H:%M}"
+                return Outcome(action, key, SKIPPED, when, state["result_id"])
+            return self._retry_pending(run, action, key)
         except (ConnectorError, ConfigurationError, ValueError) as exc:
             return _failure(action, key, exc)
+
+    def _claim_new(self, run: str, plan: Plan, action: Action, key: str) -> dict[str, Any] | None:
+        """Commit the key as pending (None), or the row another run committed first."""
+        try:
+            self._mark_pending_all(run, plan, [(action, key)])
+        except IntegrityError:
+            return self._states([key]).get(key)
+        return None
+
+    def _retry_pending(self, run: str, action: Action, key: str) -> Outcome:
+        """A key an earlier or concurrent attempt left pending: the ITSM is asked first; a write
+        it lacks is taken over (one run of several wins) and written."""
+        if key in self.in_flight:
+            return Outcome(action, key, FAILED, BUSY)
+        holder = pending.attempt_of(self.engine, key)  # read before the look-up: see take_over
+        found = self._already_written(action, key)
+        if found is not None:
+            return Outcome(action, key, RECOVERED, "found the earlier write in the ITSM", found)
+        if action.kind in LOOKED_UP:
+            row = pending.intent_row(key, action, _fields(action), run, self.clock())
+            if not pending.take_over(self.engine, row, holder):
+                return self._taken(action, key)
         return self._attempt(action, key)
+
+    def _taken(self, action: Action, key: str) -> Outcome:
+        """Another run took the pending write over between this run's look-up and its own."""
+        state = self._states([key]).get(key)
+        if state is not None and state["status"] == "done":
+            return Outcome(action, key, SKIPPED, "applied by another run", state["result_id"])
+        return Outcome(action, key, FAILED, "another run is writing it now; left to that run")
 
     def _attempt(self, action: Action, key: str) -> Outcome:
         """Write, once its key is pending; what came of it."""
+        if not self._hold(key):
+            return Outcome(action, key, FAILED, BUSY)
         try:
             result_id = self._write(action, key)
         except (ConnectorError, ConfigurationError, ValueError) as exc:
-            return _failure(action, key, exc)
+            return self._unanswered(action, key, exc)
         return Outcome(action, key, APPLIED, "", result_id)
+
+    def _unanswered(self, action: Action, key: str, error: Exception) -> Outcome:
+        """A failed write that the ITSM may have made all the same (no answer, a gateway's
+        error, a failed read-back) is looked up by its key at once."""
+        if action.kind not in LOOKED_UP or not pending.may_have_acted(error):
+            return _failure(action, key, error)
+        try:
+            found = self._already_written(action, key)
+        except (ConnectorError, ConfigurationError, ValueError):
+            found = None
+        if found is not None:
+            why = f"the ITSM's answer was lost ({error}); found the write by its key"
+            return Outcome(action, key, RECOVERED, why, found)
+        why = f"outcome unknown: {error}; not in the ITSM yet, looked for again before writing"
+        return Outcome(action, key, FAILED, why, unknown=True)
 
     def _write(self, action: Action, key: str) -> str | None:
         """The ITSM write itself; returns the id of what it produced, where there is one."""
@@ -214,24 +310,9 @@ class Executor:
         return {**extras, **action.changes}
 
     def _already_written(self, action: Action, key: str) -> str | None:
-        """After a crash: did the pending write reach the ITSM? Returns its result id if so."""
-        c = self.connector
-        if action.kind is ActionKind.CREATE:
-            assert action.record is not None
-            model = type(action.record)
-            for found in c.find(model, Field("correlation_id") == key, limit=1):
-                return found.id
-            return None
-        if action.kind is ActionKind.ADD_NOTE:
-            assert action.note is not None
-            where = (Field("parent_id") == action.note.parent_id) & Field("text").contains(key)
-            for _ in c.find(WorkNote, where, within=action.note.parent_kind, limit=1):
-                return action.note.parent_id
-            return None
-        if action.kind is ActionKind.RELATE:
-            assert action.relation is not None
-            return action.relation.target_id if _related(c, action.relation) else None
-        return None  # updates are absolute; notifications cannot be asked about: write again
+        """Did the pending write reach the ITSM? Returns its result id if so. Updates are
+        absolute and notifications cannot be asked about: None, write again."""
+        return find_written(self.connector, key, lookup_of(action))
 
     # -- state ----------------------------------------------------------------------------------
     def _states(self, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -244,12 +325,16 @@ class Executor:
                 found |= {row["key"]: dict(row) for row in rows.mappings()}
         return found
 
-    def _mark_pending(self, plan: Plan, action: Action, key: str) -> None:
-        self._mark_pending_all(plan, [(action, key)])
-
-    def _mark_pending_all(self, plan: Plan, items: list[tuple[Action, str]]) -> None:
-        """Keys as pending, committed in one transaction before any of their writes is sent."""
+    def _mark_pending_all(self, run: str, plan: Plan, items: list[tuple[Action, str]]) -> None:
+        """Keys as pending, committed in one transaction before any of their writes is sent,
+        with what finds each write that may create something; IntegrityError when another run
+        committed one of them first."""
         now = self.clock()
+        intents = [
+            pending.intent_row(key, action, _fields(action), run, now)
+            for action, key in items
+            if action.kind in LOOKED_UP
+        ]
         rows = [
             {
                 "key": key,
@@ -265,20 +350,24 @@ class Executor:
         ]
         with self.engine.begin() as conn:
             conn.execute(insert(idempotency), rows)
+            if intents:
+                conn.execute(insert(pending_writes), intents)
 
     def _record(self, run_id: str, plan: Plan, outcomes: list[Outcome]) -> None:
-        """The keys' final states and the audit rows, in one transaction."""
+        """The keys' final states and the audit rows, in one transaction. A key another run
+        settled meanwhile (its sweep found the write) keeps that run's audit row alone."""
         if not outcomes:
             return
         with self.engine.begin() as conn:
             for outcome in outcomes:
                 action = outcome.action
                 if outcome.outcome in (APPLIED, RECOVERED, UNSUPPORTED):
-                    conn.execute(
-                        update(idempotency)
-                        .where(idempotency.c.key == outcome.key)
-                        .values(status="done", result_id=outcome.result_id, updated_at=self.clock())
-                    )
+                    if not pending.mark_done(conn, outcome.key, outcome.result_id, self.clock()):
+                        continue
+                elif outcome.unknown:
+                    pending.looked_for(conn, outcome.key)
+                elif outcome.outcome == FAILED and action.kind in LOOKED_UP:
+                    pending.forget(conn, outcome.key, run_id)
                 target = outcome.result_id if action.kind is ActionKind.CREATE else action.target_id
                 conn.execute(
                     insert(audit).values(
@@ -318,11 +407,12 @@ class _Batch:
     changes is the order of round trips only: the writes go first, then the notifications held
     with them, in plan order (a person is told after the note is on the record). Two updates of
     one record are never in one batch, since the Batch API does not promise to run its items in
-    order. Creates and relations, and actions retried after a crash, go one at a time.
+    order. Creates and relations, and actions retried after a crash, go one at a time, and so do
+    the held ones when another run committed one of their keys first.
     """
 
-    def __init__(self, executor: Executor, plan: Plan) -> None:
-        self.executor, self.plan = executor, plan
+    def __init__(self, executor: Executor, plan: Plan, run: str) -> None:
+        self.executor, self.plan, self.run = executor, plan, run
         self.held: list[tuple[Action, str]] = []
         self.updated: set[tuple[str, str]] = set()
 
@@ -356,7 +446,13 @@ class _Batch:
         if not held:
             return []
         ex = self.executor
-        ex._mark_pending_all(self.plan, held)
+        try:
+            ex._mark_pending_all(self.run, self.plan, held)
+        except IntegrityError:  # another run holds one of the keys: each is settled on its own
+            states = ex._states([k for _, k in held])
+            return [ex._apply_one(self.run, self.plan, a, k, states.get(k), {}) for a, k in held]
+        for _, key in held:  # new keys: no other thread can hold them
+            ex._hold(key)
         writes = [(a, k) for a, k in held if a.kind is not ActionKind.NOTIFY]
         batch = [
             _stamped(a.note, k)
@@ -380,6 +476,8 @@ def _batch_outcome(action: Action, key: str, error: Exception | None) -> Outcome
     if error is None:
         result = action.note.parent_id if action.note is not None else str(action.target_id)
         return Outcome(action, key, APPLIED, "", result)
+    if action.kind in LOOKED_UP and pending.may_have_acted(error):  # asked again next run
+        return Outcome(action, key, FAILED, f"outcome unknown: {error}", unknown=True)
     return _failure(action, key, error)
 
 
@@ -410,43 +508,6 @@ def _resolve_refs(action: Action, results: dict[tuple[str, str], str | None]) ->
     if action.note is not None and isinstance(action.target_id, Ref):
         updates["note"] = action.note.model_copy(update={"parent_id": updates["target_id"]})
     return action.model_copy(update=updates) if updates else action
-
-
-def _related(connector: Connector, rel: Relation) -> bool:
-    """Whether the ITSM holds this link already: on the source with its type, or on the target
-    with the type seen from there (Remedy's reciprocal association row, or a platform keeping
-    the link on that record only)."""
-    ways = [(rel.source_kind, rel.source_id, rel.relation_type, rel.target_kind, rel.target_id)]
-    back = rel.relation_type.inverse
-    if back is not None:
-        ways.append((rel.target_kind, rel.target_id, back, rel.source_kind, rel.source_id))
-    return any(_holds(connector, *way) for way in ways)
-
-
-def _holds(
-    connector: Connector,
-    kind: RecordKind,
-    source: str,
-    relation_type: RelationType,
-    to_kind: RecordKind,
-    target: str,
-) -> bool:
-    """One record's links include this one; rows are checked here, not trusted to the filter.
-    A kind the platform keeps no links on holds none (the write then says why it cannot)."""
-    where = (
-        (Field("source_id") == source)
-        & (Field("target_id") == target)
-        & (Field("target_kind") == to_kind)
-    )
-    wanted = (kind, source, relation_type, to_kind, target)
-    try:
-        found = connector.find(Relation, where, within=kind)
-        return any(
-            (r.source_kind, r.source_id, r.relation_type, r.target_kind, r.target_id) == wanted
-            for r in found
-        )
-    except ConfigurationError:
-        return False
 
 
 def _stamped(note: WorkNote, key: str) -> WorkNote:

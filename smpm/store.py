@@ -4,6 +4,10 @@ Tables:
 - `idempotency`: one row per write smpm decided, keyed by its idempotency key; written *before*
   the ITSM call (status pending) and completed after it (done, with the record it produced).
 - `audit`: one row per action outcome: when, procedure, trigger, target, fields, reason, outcome.
+- `pending_writes`: for a pending key whose write may create something (a record, a work note,
+  a link), which run's attempt holds it, how to find the write in the ITSM and what its audit
+  row says; removed once the key is done. It lets any later run settle the key even when no
+  plan asks for that write again (smpm.pending says how).
 
 SQLite runs in WAL mode with `synchronous=FULL`, so a committed row survives a power cut.
 """
@@ -90,6 +94,22 @@ audit = Table(
     Column("idempotency_key", String(64)),
     Index("ix_audit_procedure_at", "procedure", "at"),
     Index("ix_audit_target", "target_id"),
+)
+
+
+pending_writes = Table(
+    "pending_writes",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("attempt", String(64), nullable=False),  # run id of the attempt holding the key
+    Column("lookup", JSON(none_as_null=True)),  # finds the write (smpm.pending.lookup_of)
+    Column("action", String(20), nullable=False),
+    Column("target_kind", String(40), nullable=False),
+    Column("target_id", String(200)),
+    Column("fields", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("checked_at", UtcDateTime()),  # last look-up that did not find the write
 )
 
 
