@@ -26,6 +26,8 @@ from smpm.executor import Executor, idempotency_key
 from smpm.pending import InFlight
 from smpm.store import audit, idempotency, open_engine, pending_writes
 from tests.postgres import BACKENDS, database_url
+from tests.smpm.test_executor_batch import fake as batching
+from tests.smpm.test_executor_batch import note
 
 REASON = Reason(process="Event Management", procedure="P1 Test", rule="a new condition")
 PROCEDURE = "test.recovery"
@@ -194,6 +196,27 @@ def test_a_create_another_worker_claimed_meanwhile_is_looked_up_first(
     assert created(fake) == 1
     assert report.outcomes[0].result_id == next(iter(fake.records[RecordKind.INCIDENT]))
     assert audit_creates(engine) == 1
+    assert set(key_statuses(engine).values()) == {"done"}
+
+
+def test_a_batch_whose_keys_another_worker_claimed_meanwhile_writes_each_note_once(
+    engine: Engine,
+) -> None:
+    """Batched work notes (ServiceNow's Batch API) whose keys another worker committed after
+    this run read them: each is settled on its own, found by the key it carries."""
+    itsm = batching("INC1", "INC2")
+    plan = plan_of(note("INC1", "escalation-note"), note("INC2", "escalation-note"))
+
+    def another_worker() -> None:
+        itsm.die_after_batch = True
+        with pytest.raises(SystemExit):
+            Executor(itsm, engine).apply(plan)
+
+    ours = ReadsBeforeAnotherWorker(itsm, engine)
+    ours.other = another_worker
+    report = ours.apply(plan)
+    assert [o.outcome for o in report.outcomes] == ["recovered", "recovered"]
+    assert [w.operation for w in itsm.writes].count("add_note") == 2
     assert set(key_statuses(engine).values()) == {"done"}
 
 
