@@ -95,7 +95,8 @@ class RunReport:
 
 
 class Executor:
-    """Applies plans for one connector and one state database."""
+    """Applies plans for one connector and one state database, one plan at a time (each worker
+    thread makes its own executor; `in_flight` is what the threads of a process share)."""
 
     def __init__(
         self,
