@@ -192,7 +192,8 @@ def conditions() -> st.SearchStrategy[Filter]:
         st.builds(lambda c, v: F(c).endswith(v), st.sampled_from(COLUMNS), TEXT),
         st.builds(lambda c, *vs: F(c).one_of(*vs), st.sampled_from(COLUMNS), VALUE, VALUE),
         st.builds(lambda c: F(c).is_null(), st.sampled_from(COLUMNS)),
-        st.builds(lambda c, n: F(c) < n, st.sampled_from(COLUMNS), st.integers(-5, 5)),
+        st.builds(lambda n: F("n") < n, st.integers(-5, 5)),
+        st.builds(lambda n: F("n") >= n, st.integers(-5, 5)),
     )
     return st.recursive(
         leaf,
@@ -205,12 +206,13 @@ def conditions() -> st.SearchStrategy[Filter]:
     )
 
 
-@given(expr=conditions(), a=TEXT, b=st.one_of(TEXT, st.integers(-5, 5).map(str)))
-def test_every_exact_match_is_admitted(expr: Filter, a: str, b: str) -> None:
+@given(expr=conditions(), a=TEXT, b=TEXT, n=st.one_of(st.none(), st.integers(-5, 5)))
+def test_every_exact_match_is_admitted(expr: Filter, a: str, b: str, n: int | None) -> None:
     """Whatever the filter and the values: a record that satisfies the filter exactly (as the
-    fake connector evaluates it) is admitted, with or without wildcards, and `unmet` agrees."""
-    row = {"a": a, "b": b}
-    exact = matches({k: v or None for k, v in row.items()}, expr)
+    fake connector evaluates the entity) is admitted as the platform sends it (every value a
+    string, empty ""), with or without wildcards, and `unmet` agrees."""
+    row = {"a": a, "b": b, "n": "" if n is None else str(n)}
+    exact = matches({"a": a or None, "b": b or None, "n": n}, expr)
     if exact:
         assert admits(expr, row) and admits(expr, row, wildcards=False)
     assert (unmet(expr, row) == []) == admits(expr, row)
