@@ -25,13 +25,21 @@ PLATFORMS = ("remedy", "servicenow")
 
 
 class MappingError(ValueError):
-    """A mapping file is invalid; the message names the file, key and problem."""
+    """A mapping file is invalid; the message names the file, key and problem.
 
-    def __init__(self, source: str, key: str, problem: str) -> None:
+    `override` is the key of the user's overrides that caused it (None: the built-in file's
+    own mistake), so the settings can point at its line; it may differ from `key`, where the
+    problem shows (an override that points a field at another field's enum table shows in that
+    table)."""
+
+    def __init__(
+        self, source: str, key: str, problem: str, override: tuple[str, ...] | None = None
+    ) -> None:
         super().__init__(f"{source}: {key}: {problem}")
         self.source = source
         self.key = key
         self.problem = problem
+        self.override = override
 
 
 class _Strict(BaseModel):
@@ -143,7 +151,9 @@ class FieldSpec:
 Schema = Mapping[str, Mapping[str, FieldSpec]]
 """kind -> field -> FieldSpec; built by the connector from its entity models."""
 
-_Fail = Callable[[tuple[str, ...], str], NoReturn]
+_Fail = Callable[..., NoReturn]
+"""fail(loc, problem, *causes): `loc` is where the problem shows; `causes` are the keys that
+may have brought it about elsewhere (the field whose enum table it is)."""
 
 
 def builtin_path(platform: str) -> Path:
@@ -186,39 +196,52 @@ def load_mapping(
     if overrides:
         data = merge(data, overrides)
     data["source"] = str(path) + (f" + {overrides_source}" if overrides else "")
-    try:
-        mapping = PlatformMapping.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise MappingError(blame.source_of(err["loc"]), key, err["msg"]) from None
+    mapping = _validated(data, blame)
     if mapping.platform != platform:
-        raise MappingError(blame.source_of(("platform",)), "platform", "names another platform")
+        blame.fail(("platform",), "names another platform")
     _check(mapping, schema, blame)
     return mapping
 
 
+def _validated(data: dict[str, Any], blame: _Blame) -> PlatformMapping:
+    try:
+        return PlatformMapping.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+    blame.fail(tuple(map(str, err["loc"])), err["msg"])  # outside `except`: no chained error
+
+
 @dataclass(frozen=True)
 class _Blame:
-    """Names the file that set a key: the override when it touches that key, else the built-in."""
+    """Names the file that set a key: the override when it touches the key (or a key that
+    caused the problem), else the built-in.
+
+    The built-in files are valid on their own (tests/connector checks them), so with overrides
+    present a problem nothing in them touches is still theirs: it names the `[mapping]` table
+    rather than send the user to a file they did not write."""
 
     builtin: str
     override_source: str
     override: Mapping[str, Any]
 
-    def source_of(self, loc: tuple[Any, ...] | list[Any]) -> str:
+    def fail(self, loc: tuple[str, ...], problem: str, *causes: tuple[str, ...]) -> NoReturn:
+        culprit = next((c for c in (loc, *causes) if self._touches(c)), None)
+        if culprit is None and self.override:
+            culprit = ()
+        source = self.builtin if culprit is None else self.override_source
+        raise MappingError(source, ".".join(loc), problem, culprit)
+
+    def _touches(self, loc: tuple[str, ...]) -> bool:
         node: Any = self.override
         for part in loc:
-            if not isinstance(node, Mapping) or str(part) not in node:
-                return self.builtin
-            node = node[str(part)]
-        return self.override_source
+            if not isinstance(node, Mapping) or part not in node:
+                return False
+            node = node[part]
+        return True
 
 
 def _check(mapping: PlatformMapping, schema: Schema, blame: _Blame) -> None:
-    def fail(loc: tuple[str, ...], problem: str) -> NoReturn:
-        raise MappingError(blame.source_of(loc), ".".join(loc), problem)
-
+    fail = blame.fail
     for name in mapping.enums:
         _check_enum_table(mapping.enums[name], ("enums", name), fail)
     for kind_name, kind in mapping.kinds.items():
@@ -254,7 +277,8 @@ def _check_kind(
         allowed = spec.members if spec and spec.members else frozenset()
         for value in mapping.enums[rel.type_enum]:
             if value not in ALIAS_TABLES and value not in allowed:
-                fail(("enums", rel.type_enum, value), f"not one of {sorted(allowed)}")
+                cause = (*base, "sources", source)
+                fail(("enums", rel.type_enum, value), f"not one of {sorted(allowed)}", cause)
     for parent in kind.parents:
         if parent not in schema_kinds:
             fail((*base, "parents", parent), "unknown entity kind")
@@ -287,11 +311,13 @@ def _check_kind_enums(
             fail(loc, f"entity {base[1]!r} has no field {field_name!r}")
         if table not in mapping.enums:
             fail(loc, f"enum table {table!r} is not defined under [enums]")
-        _check_enum_covers(mapping.enums[table], fields[field_name], ("enums", table), fail)
+        # The table may be right for the fields it was made for: the cause is then this line.
+        _check_enum_covers(mapping.enums[table], fields[field_name], ("enums", table), fail, loc)
     for field_name, spec in fields.items():
         needs_table = spec.members is not None or spec.is_bool
         if needs_table and field_name in kind.fields and field_name not in kind.enums:
-            fail((*base, "enums", field_name), "field is mapped but has no enum table")
+            mapped = (*base, "fields", field_name)
+            fail((*base, "enums", field_name), "field is mapped but has no enum table", mapped)
 
 
 def _check_enum_table(table: Mapping[str, Any], loc: tuple[str, ...], fail: _Fail) -> None:
@@ -317,12 +343,17 @@ def _check_enum_table(table: Mapping[str, Any], loc: tuple[str, ...], fail: _Fai
 
 
 def _check_enum_covers(
-    table: Mapping[str, Any], spec: FieldSpec, loc: tuple[str, ...], fail: _Fail
+    table: Mapping[str, Any],
+    spec: FieldSpec,
+    loc: tuple[str, ...],
+    fail: _Fail,
+    cause: tuple[str, ...],
 ) -> None:
     expected = {"true", "false"} if spec.is_bool else set(spec.members or ())
     present = {k for k in table if k not in ALIAS_TABLES} | set(table.get("write_aliases", {}))
     for extra in sorted(present - expected):
-        fail((*loc, extra), f"not a value of this field; expected one of {sorted(expected)}")
+        problem = f"not a value of this field; expected one of {sorted(expected)}"
+        fail((*loc, extra), problem, cause)
     missing = sorted(expected - present)
     if missing:
-        fail(loc, f"no label for {', '.join(missing)}")
+        fail(loc, f"no label for {', '.join(missing)}", cause)

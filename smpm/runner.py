@@ -142,9 +142,11 @@ def run_procedure(
             f"{name} runs on events, not on demand: {'; '.join(spec.triggers)}"
         )
     moment = now or clock()
-    engine = open_engine(settings.database.url)
-    try:
-        with _connector(settings, connector) as c:
+    with _connector(settings, connector) as c:
+        # Opened once the connector's settings (a password) are known good: a run refused for
+        # them leaves no state database behind.
+        engine = open_engine(settings.database.url)
+        try:
             ctx = Context(
                 c,
                 settings.procedures(),
@@ -161,8 +163,8 @@ def run_procedure(
             if not dry_run:
                 publish(plan, settings, moment)
             return report
-    finally:
-        engine.dispose()
+        finally:
+            engine.dispose()
 
 
 def publish(plan: Plan, settings: Settings, moment: datetime) -> list[Path]:

@@ -9,7 +9,6 @@ because config files end up in repositories and tickets. Nothing else in smpm re
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -37,8 +37,10 @@ from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from connector.codec import entity_schema
 from connector.errors import ConfigurationError
 from connector.http import HttpOptions
+from mappings.loader import MappingError, load_mapping
 from procedures.availability.config import AvailabilityConfig
 from procedures.capacity.config import CapacityConfig
 from procedures.capacity.overview import OverviewRow, parse_csv
@@ -51,7 +53,9 @@ from procedures.slm.config import SlmConfig
 from smpm.intake.config import HooksSection, IntakeSection, ServeSection
 from smpm.notify import NotifySection
 from smpm.schedule.config import ScheduleSection
-from smpm.toml_lines import locate
+from smpm.settings_env import unparsable_variable, variables, walk
+from smpm.store import check_url
+from smpm.toml_lines import file_line, read_text
 
 SECRET_KEYS = frozenset(
     {
@@ -141,6 +145,12 @@ class ServiceNowSection(_Section):
 class DatabaseSection(_Section):
     # Kept out of repr: a PostgreSQL URL from the environment may carry a password.
     url: str = Field(default="sqlite:///var/smpm.db", repr=False)
+
+    @field_validator("url")
+    @classmethod
+    def _a_store_url(cls, url: str) -> str:
+        check_url(url)  # before any command opens (and so creates) the store
+        return url
 
 
 class LoggingSection(_Section):
@@ -261,14 +271,15 @@ def _refuse_secrets(data: Mapping[str, Any], source: str, path: tuple[str, ...] 
         if key in SECRET_KEYS and path[:1] != ("mapping",):
             env = "SMPM_" + "__".join(here).upper()
             raise ConfigurationError(
-                f"{source}: {'.'.join(here)}: secrets may not be written in the config file; "
+                f"{file_line(source, here)}: {'.'.join(here)}: secrets may not be written in the "
+                "config file; "
                 f"export {env} or set {key}_file to a file only smpm can read"
             )
         if here == ("database", "url") and isinstance(value, str) and _has_password(value):
             raise ConfigurationError(
-                f"{source}: database.url: secrets may not be written in the config file; "
-                "export SMPM_DATABASE__URL, or leave the password out and let the driver find "
-                "it (PGPASSWORD, ~/.pgpass)"
+                f"{file_line(source, here)}: database.url: secrets may not be written in the "
+                "config file; export SMPM_DATABASE__URL, or leave the password out and let "
+                "the driver find it (PGPASSWORD, ~/.pgpass)"
             )
         if isinstance(value, Mapping):
             _refuse_secrets(value, source, here)
@@ -283,10 +294,7 @@ def _has_password(url: str) -> bool:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigurationError(f"{path}: config file not found") from None
+        return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from None
 
@@ -304,79 +312,48 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     source = str(path) if path is not None else "(defaults)"
     _refuse_secrets(data, source)
     try:
-        return Settings(**{**data, **overrides, "source": source})
+        settings = Settings(**{**data, **overrides, "source": source})
     except SettingsError as exc:  # a variable holding JSON that does not parse
-        raise ConfigurationError(_unparsable_variable(str(exc))) from None
+        raise ConfigurationError(unparsable_variable(str(exc), Settings)) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
         where = _origin(source, data, err["loc"])
         raise ConfigurationError(f"{where}: {key}: {message}") from None
+    if settings.mapping:
+        _check_mapping(settings)
+    return settings
+
+
+def _check_mapping(settings: Settings) -> None:
+    """The [mapping] overrides, merged into the platform's built-in mapping and checked now,
+    as every other setting is, rather than when a command first opens the connector (after
+    it may have written to the store). A mistake names the override's line or variable: the
+    built-in mapping is valid on its own, so even a problem that shows in one of its tables
+    (a field pointed at another field's enum table) is the override's."""
+    source = f"{settings.source} [mapping]"
+    try:
+        load_mapping(settings.platform, entity_schema(), settings.mapping, source)
+    except MappingError as exc:
+        if exc.override is None:
+            raise ConfigurationError(str(exc)) from None
+        key = ".".join(("mapping", *exc.override))
+        shown = key if ".".join(exc.override) == exc.key else f"{key}: {exc.key}"
+        where = settings.where("mapping", *exc.override)
+        raise ConfigurationError(f"{where}: {shown}: {exc.problem}") from None
 
 
 def _origin(source: str, data: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
     """Where the value at `loc` came from: `file:line`, or the environment variable that set it
     (the environment wins over the file, so a line of the file may hold a correct value for
     the same key), or both when a table mixes keys from each."""
-    from_env, env_value = _walk(EnvSettingsSource(Settings)(), loc)
+    from_env, env_value = walk(EnvSettingsSource(Settings)(), loc)
     if not from_env:
-        return _where(source, loc)
-    names = _variables(loc)
-    in_file, _ = _walk(data, loc)
+        return file_line(source, loc)
+    names = variables(loc)
+    in_file, _ = walk(data, loc)
     told = f"environment variable{'s' if len(names) > 1 else ''} {', '.join(names)}"
     if isinstance(env_value, Mapping) and in_file:  # a table with keys from both
-        return f"{told} and {_where(source, loc)}"
+        return f"{told} and {file_line(source, loc)}"
     return told
-
-
-def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[bool, Any]:
-    """Whether `data` holds a value at `loc` (or at a prefix of it that is not a table), and
-    that value."""
-    node = data
-    for part in loc:
-        if isinstance(node, Mapping):
-            if str(part) not in node:
-                return False, None
-            node = node[str(part)]
-        elif isinstance(node, list) and isinstance(part, int):
-            if part >= len(node):
-                return False, None
-            node = node[part]
-        else:
-            break
-    return True, node
-
-
-def _variables(loc: tuple[Any, ...]) -> list[str]:
-    """The SMPM_* variables, as spelled in the environment, that set `loc`, a table above it
-    (as JSON), or keys below it."""
-    want = [str(p).lower() for p in loc]
-    paths = {
-        name: name[len("SMPM_") :].lower().split("__")
-        for name in sorted(os.environ)
-        if name.upper().startswith("SMPM_")
-    }
-    above = [n for n, path in paths.items() if path == want[: len(path)]]
-    if above:  # the deepest one is the value that failed
-        return [max(above, key=lambda n: len(paths[n]))]
-    return [n for n, path in paths.items() if want == path[: len(want)]]
-
-
-def _unparsable_variable(message: str) -> str:
-    """pydantic-settings' 'error parsing value for field "x" from source ...', made useful."""
-    match = re.search(r'field "([^"]+)"', message)
-    field = match.group(1) if match else "?"
-    names = _variables((field,)) or [f"SMPM_{field.upper()}"]
-    return (
-        f"environment variable {', '.join(names)}: {field}: not valid JSON; a table or list "
-        "given in one variable is written as JSON"
-    )
-
-
-def _where(source: str, loc: tuple[Any, ...]) -> str:
-    path = Path(source)
-    if not path.is_file():
-        return source
-    line = locate(path.read_text(encoding="utf-8"), [p for p in loc if isinstance(p, str | int)])
-    return f"{source}:{line}" if line else source

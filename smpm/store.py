@@ -36,6 +36,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from connector.errors import ConfigurationError
 
 metadata = MetaData()
 
@@ -148,15 +151,58 @@ def _sqlite_pragmas(autocheckpoint: bool) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+BACKENDS = ("sqlite", "postgresql")
+URL_FORM = "sqlite:///path/to/smpm.db or postgresql+psycopg://user@host/database"
+
+
+class StoreUnavailable(ConfigurationError):
+    """The state database that `database.url` names cannot be opened (no such host, refused,
+    a folder that cannot be made, a file that is not a database); the CLI adds where the URL
+    was set."""
+
+
+def check_url(url: str) -> None:
+    """Raise ValueError unless `url` names a store smpm can open: SQLite or PostgreSQL, with its
+    driver installed. Checked when the settings load, before anything is written; the message
+    never repeats the URL, which may hold a password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; write {URL_FORM}") from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise ValueError(f"smpm keeps its state in SQLite or PostgreSQL, not {backend}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, ArgumentError):
+        raise ValueError(
+            f"the driver {parsed.get_driver_name()} is not installed; use postgresql+psycopg:// "
+            "(pip install 'smpm[postgresql]')"
+        ) from None
+
+
 def open_engine(url: str, *, autocheckpoint: bool = True) -> Engine:
     """An engine for `url` with the tables created; SQLite folders are made as needed.
 
-    `autocheckpoint=False` leaves an SQLite WAL's checkpoints to the caller."""
+    `autocheckpoint=False` leaves an SQLite WAL's checkpoints to the caller. A store that
+    cannot be opened raises StoreUnavailable, naming the URL without its password."""
     parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"database.url: cannot make the folder {str(folder)!r} of {shown}: {exc.strerror}"
+            ) from None
     engine = create_engine(url, future=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(autocheckpoint))
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StoreUnavailable(f"database.url: cannot open {shown}: {reason}") from None
     return engine

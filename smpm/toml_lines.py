@@ -3,12 +3,17 @@
 tomllib gives values, not positions. This scans the text the way TOML nests it: `[a.b]` tables,
 `[[a.b]]` arrays of tables (counted per path), and `key = value` lines (dotted and quoted keys).
 It answers the deepest line it can place; keys inside inline tables resolve to their parent key.
+`read_text` reads a settings file as TOML requires (UTF-8), naming the line of a byte that is not.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from connector.errors import ConfigurationError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(
@@ -82,3 +87,32 @@ def _common(a: Sequence[str], b: Sequence[str]) -> int:
             break
         n += 1
     return n
+
+
+def read_text(path: Path) -> str:
+    """The file as text: UTF-8, as TOML is, with the byte-order mark that Windows editors
+    write allowed; a byte that is not UTF-8 is named by line and column."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise ConfigurationError(
+            f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {column}); save "
+            "the file as UTF-8"
+        ) from None
+
+
+def file_line(source: str, loc: Sequence[Any]) -> str:
+    """`file:line` of the key at `loc` when `source` is a file that places it, else `source`."""
+    path = Path(source)
+    if not path.is_file():
+        return source
+    line = locate(read_text(path), [p for p in loc if isinstance(p, str | int)])
+    return f"{source}:{line}" if line else source

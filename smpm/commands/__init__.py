@@ -15,6 +15,7 @@ import click
 
 from connector.errors import SmpmError
 from smpm.settings import Settings, load_settings
+from smpm.store import StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,9 +27,11 @@ class CliState:
 
     config: Path | None
     verbose: int
+    loaded: Settings | None = None  # the last settings loaded: errors found later name origins
 
     def settings(self, **overrides: Any) -> Settings:
-        return load_settings(self.config, **overrides)
+        self.loaded = load_settings(self.config, **overrides)
+        return self.loaded
 
 
 _CANNOT_LISTEN = {
@@ -63,9 +66,19 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except SmpmError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_told(exc)) from None
 
     return wrapper
+
+
+def _told(exc: SmpmError) -> str:
+    """The message, with where `database.url` was set when the store it names cannot be
+    opened (the settings were valid, so only the loaded settings know the origin)."""
+    ctx = click.get_current_context(silent=True)
+    state = ctx.find_object(CliState) if ctx is not None else None
+    if isinstance(exc, StoreUnavailable) and state is not None and state.loaded is not None:
+        return f"{state.loaded.where('database', 'url')}: {exc}"
+    return str(exc)
 
 
 class UtcMoment(click.ParamType):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -106,3 +108,138 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(
         f"Error: cannot listen on 127.0.0.1:{taken_port}: the address is already in use; stop "
         "what listens there or choose another --port (or [serve] port)"
     ]
+
+
+# -- bad settings end in one line naming their source, and nothing is written --------------------
+@pytest.fixture
+def place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working folder, and an ITSM login in the environment that nothing answers
+    (loopback port 9): the commands fail on the settings under test, not on a missing one."""
+    for name in [n for n in os.environ if n.upper().startswith("SMPM_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SMPM_REMEDY__URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SMPM_REMEDY__USERNAME", "smpm")
+    monkeypatch.setenv("SMPM_REMEDY__PASSWORD", "pw")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+def state_url(place: Path) -> str:
+    return f"sqlite:///{place / 'state' / 'smpm.db'}"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Broken:
+    """Settings with one mistake, and the line that must name it (`{config}`: the file)."""
+
+    settings: bytes
+    told: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def state_section(place: Path) -> bytes:
+    return f'[database]\nurl = "{state_url(place)}"\n'.encode()
+
+
+BROKEN: dict[str, Callable[[Path], Broken]] = {
+    "resolution target pattern is no regex": lambda p: Broken(
+        state_section(p) + b'[incident.tracking]\nresolution_target_pattern = "(resol"\n',
+        "{config}:4: incident.tracking.resolution_target_pattern: not a regular expression: "
+        "missing ), unterminated subpattern at position 0",
+    ),
+    "config file not UTF-8": lambda p: Broken(
+        state_section(p) + b"[contacts]\n# \xc9quipe r\xe9seau\n",
+        "{config}:4: not UTF-8 (byte 0xc9 at column 3); save the file as UTF-8",
+    ),
+    "database URL variable is no URL": lambda p: Broken(
+        state_section(p),
+        "environment variable SMPM_DATABASE__URL: database.url: not a database URL; write "
+        "sqlite:///path/to/smpm.db or postgresql+psycopg://user@host/database",
+        {"SMPM_DATABASE__URL": "localhost/smpm"},
+    ),
+    "database unreachable": lambda p: Broken(
+        state_section(p),
+        "environment variable SMPM_DATABASE__URL: database.url: cannot open "
+        "postgresql+psycopg://smpm:***@127.0.0.1:{port}/smpm: connection failed: ",
+        {"SMPM_DATABASE__URL": "postgresql+psycopg://smpm:hunter2@127.0.0.1:{port}/smpm"},
+    ),
+    "nested variable not JSON": lambda p: Broken(
+        state_section(p),
+        "environment variable SMPM_REMEDY__HTTP: remedy.http: not valid JSON; a table or list "
+        "given in one variable is written as JSON",
+        {"SMPM_REMEDY__HTTP": "{attempts = 2}"},
+    ),
+    "mapping override": lambda p: Broken(
+        state_section(p) + b'[mapping.kinds.incident.enums]\nimpact = "incident_status"\n',
+        "{config}:4: mapping.kinds.incident.enums.impact: enums.incident_status.assigned: not a "
+        "value of this field",
+    ),
+}
+COMMANDS = {
+    "audit": ["audit"],
+    "events": ["events"],
+    "run": ["run", "incident.tracking", "--dry-run"],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_bad_settings_end_in_one_line_and_write_nothing(
+    place: Path, monkeypatch: pytest.MonkeyPatch, case: str, command: str
+) -> None:
+    """Bad settings get "a clear error naming the source and the problem, and change nothing":
+    one line, exit status 1, no traceback, no state database."""
+    port = closed_port()
+    broken = BROKEN[case](place)
+    config = place / "smpm.toml"
+    config.write_bytes(broken.settings)
+    for name, value in broken.env.items():
+        monkeypatch.setenv(name, value.replace("{port}", str(port)))
+    result = CliRunner().invoke(main, ["--config", str(config), *COMMANDS[command]])
+    assert result.exit_code == 1, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: " + broken.told.format(config=config, port=port)), line
+    assert "Traceback" not in result.output and "hunter2" not in result.output
+    assert not (place / "state").exists()
+    assert list((place / "work").iterdir()) == []
+
+
+def test_a_run_refused_for_a_missing_password_leaves_no_state_database(
+    place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connector's settings are read before the store is opened (and so created)."""
+    monkeypatch.delenv("SMPM_REMEDY__PASSWORD")
+    config = place / "smpm.toml"
+    config.write_bytes(state_section(place))
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "run", "incident.tracking", "--dry-run"]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: remedy.password: not set; export SMPM_REMEDY__PASSWORD or set "
+        "remedy.password_file in the config file"
+    ]
+    assert not (place / "state").exists()
+
+
+def test_a_state_file_that_is_no_database_is_named_and_left_alone(place: Path) -> None:
+    """A URL pointed at some other file: named, in one line, and the file is not touched."""
+    other = place / "notes.txt"
+    other.write_bytes(b"not a database, but somebody's notes\n" * 200)
+    config = place / "smpm.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{other}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "audit"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {config}:2: database.url: cannot open sqlite:///{other}: file is not a database"
+    ]
+    assert other.read_bytes() == b"not a database, but somebody's notes\n" * 200
+    assert sorted(p.name for p in place.iterdir()) == ["notes.txt", "smpm.toml", "work"]

@@ -223,3 +223,198 @@ def test_where_names_the_variable_that_set_a_key(
     settings = load_settings(path)
     assert settings.where("remedy", "page_size") == "environment variable SMPM_REMEDY__PAGE_SIZE"
     assert settings.where("remedy", "username") == f"{path}:3"
+
+
+# -- mistakes that used to end in a traceback, or blame the wrong file ---------------------------
+BAD_AT_LOAD = [
+    (
+        "resolution target pattern is no regex",
+        '[incident.tracking]\noutage_min_impact = "significant"\n'
+        'resolution_target_pattern = "(resol"\n',
+        ":3: incident.tracking.resolution_target_pattern: not a regular expression: missing ), "
+        "unterminated subpattern at position 0",
+    ),
+    (
+        "resolution target pattern matches every title",
+        '[incident.tracking]\nresolution_target_pattern = "resol|"\n',
+        ":2: incident.tracking.resolution_target_pattern: matches the empty string, so every SLA",
+    ),
+    (
+        "database URL is no URL",
+        '[database]\nurl = "state.db"\n',
+        ":2: database.url: not a database URL; write sqlite:///path/to/smpm.db or "
+        "postgresql+psycopg://user@host/database",
+    ),
+    (
+        "database of another kind",
+        '[database]\nurl = "mysql://smpm@db/smpm"\n',
+        ":2: database.url: smpm keeps its state in SQLite or PostgreSQL, not mysql",
+    ),
+    (
+        "database driver not installed",
+        '[database]\nurl = "postgresql+pg8000://smpm@db/smpm"\n',
+        ":2: database.url: the driver pg8000 is not installed; use postgresql+psycopg:// "
+        "(pip install 'smpm[postgresql]')",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [c[1:] for c in BAD_AT_LOAD], ids=[c[0] for c in BAD_AT_LOAD]
+)
+def test_a_bad_value_found_only_at_run_time_is_refused_at_load(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """The file and line, the key and the problem, when the settings load, not a traceback at
+    the first run that uses the value."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}{message}"), str(caught.value)
+
+
+def test_a_config_file_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+    """TOML is UTF-8; a file saved as Latin-1 says where its first other byte is."""
+    path = tmp_path / "smpm.toml"
+    path.write_bytes(b'platform = "remedy"\n[contacts]\n# Caf\xe9 team\n')
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}:3: not UTF-8 (byte 0xe9 at column 6); save the file as UTF-8"
+    )
+
+
+def test_a_config_file_with_a_byte_order_mark_loads_and_keeps_its_lines(tmp_path: Path) -> None:
+    """Editors on Windows write a UTF-8 byte-order mark; it is not a TOML syntax error."""
+    path = tmp_path / "smpm.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[remedy]\nurl = "https://r.example.com"\npage_size = 0\n')
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}:3: remedy.page_size: Input should be")
+
+
+def test_a_config_path_that_is_a_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: cannot read the config file: Is a directory"
+
+
+BAD_DATABASE_VARIABLES = [
+    ("no URL", "localhost:5432/smpm", "not a database URL"),
+    ("empty", "", "not a database URL"),
+    ("another kind", "mysql://smpm@db/smpm", "in SQLite or PostgreSQL, not mysql"),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [c[1:] for c in BAD_DATABASE_VARIABLES],
+    ids=[c[0] for c in BAD_DATABASE_VARIABLES],
+)
+def test_a_bad_database_url_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("SMPM_DATABASE__URL", value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    text = str(caught.value)
+    assert text.startswith("environment variable SMPM_DATABASE__URL: database.url: "), text
+    assert message in text
+
+
+def test_a_database_url_refused_does_not_echo_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMPM_DATABASE__URL", "mysql://smpm:hunter2@db/smpm")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert "hunter2" not in str(caught.value)
+
+
+NESTED_VARIABLES = [
+    ("table of a section", {"SMPM_REMEDY__HTTP": "{attempts: 3}"}, "remedy.http"),
+    (
+        "list of a table",
+        {"SMPM_INCIDENT__TRACKING__OUTAGE_SERVICE_TYPES": "[user_service_restoration"},
+        "incident.tracking.outage_service_types",
+    ),
+    (
+        "the bad one of two",
+        {
+            "SMPM_INCIDENT__TRACKING__OUTAGE_SERVICE_TYPES": '["user_service_restoration"]',
+            "SMPM_INCIDENT__ASSIGNMENT": "{rules",
+        },
+        "incident.assignment",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("variables", "key"), [c[1:] for c in NESTED_VARIABLES], ids=[c[0] for c in NESTED_VARIABLES]
+)
+def test_a_nested_variable_that_is_not_json_names_itself_and_its_key(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], key: str
+) -> None:
+    """The variable that does not parse, and the key it sets, not its top-level section."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    name = next(n for n, v in variables.items() if not v.startswith('["'))
+    assert str(caught.value) == (
+        f"environment variable {name}: {key}: not valid JSON; a table or list given in one "
+        "variable is written as JSON"
+    )
+
+
+MAPPING_OVERRIDES = [
+    (
+        "a field pointed at another field's enum table",
+        '[mapping.kinds.incident.enums]\nimpact = "incident_status"\n',
+        ":2: mapping.kinds.incident.enums.impact: enums.incident_status.assigned: not a value of "
+        "this field",
+    ),
+    (
+        "a relation typed by an enum of other values",
+        '[mapping.kinds.incident.sources.incident]\nform = "F"\nsource_field = "a"\n'
+        'target_field = "b"\ntype_enum = "impact"\n',
+        ":1: mapping.kinds.incident.sources.incident: enums.impact.extensive: not one of",
+    ),
+    (
+        "an unknown field",
+        '[mapping.kinds.incident.fields]\nsummary = "Description"\nnope = "X"\n',
+        ":3: mapping.kinds.incident.fields.nope: entity 'incident' has no field 'nope'",
+    ),
+    (
+        "a label used twice",
+        '[mapping.enums.impact]\nsignificant = "1-Extensive/Widespread"\n',
+        ":2: mapping.enums.impact.significant: label '1-Extensive/Widespread' is also used by "
+        "'extensive'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [c[1:] for c in MAPPING_OVERRIDES], ids=[c[0] for c in MAPPING_OVERRIDES]
+)
+def test_a_mapping_override_error_names_the_settings_file_and_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """The built-in mapping is valid on its own (its own tests say so): a mistake the overrides
+    make is the settings file's, at the override's line, even when it shows in a built-in
+    table, and it is found when the settings load."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}{message}"), str(caught.value)
+    assert "mappings/remedy.toml" not in str(caught.value)
+
+
+def test_a_mapping_override_from_the_environment_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMPM_MAPPING__KINDS__INCIDENT__ENUMS__IMPACT", "incident_status")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert str(caught.value).startswith(
+        "environment variable SMPM_MAPPING__KINDS__INCIDENT__ENUMS__IMPACT: "
+        "mapping.kinds.incident.enums.impact: enums.incident_status.assigned: not a value"
+    )
