@@ -108,9 +108,10 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 
 def safe_url(url: str) -> str:
-    """A URL fit for logs and messages: scheme, host and path, without the query."""
+    """A URL fit for logs and messages: scheme, host and path, without the query and without
+    any `user:password@`."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 class _Wait:

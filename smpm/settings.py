@@ -115,6 +115,11 @@ class RemedySection(_Section):
     page_size: int = Field(default=1000, ge=1, le=100_000)
     http: HttpSection = Field(default_factory=HttpSection)
 
+    @field_validator("url")
+    @classmethod
+    def _no_userinfo(cls, url: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        return _refuse_userinfo(url, "remedy")
+
     def password_value(self) -> SecretStr:
         return _secret(self.password, self.password_file, "remedy.password")
 
@@ -135,11 +140,30 @@ class ServiceNowSection(_Section):
     sla_warning_percent: float = Field(default=50.0, gt=0, le=100)
     http: HttpSection = Field(default_factory=HttpSection)
 
+    @field_validator("url")
+    @classmethod
+    def _no_userinfo(cls, url: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        return _refuse_userinfo(url, "servicenow")
+
     def password_value(self) -> SecretStr:
         return _secret(self.password, self.password_file, "servicenow.password")
 
     def client_secret_value(self) -> SecretStr:
         return _secret(self.client_secret, self.client_secret_file, "servicenow.client_secret")
+
+
+def _refuse_userinfo(url: AnyHttpUrl | None, section: str) -> AnyHttpUrl | None:
+    """An ITSM URL without `user:password@`. The password would sit in the config file that
+    secrets are kept out of, requests would send it as HTTP Basic beside smpm's own login, and
+    every message and log line that shows the URL would carry it: the account is told in
+    `username`, the password in the environment or a file."""
+    if url is not None and (url.username or url.password):
+        env = f"SMPM_{section.upper()}__PASSWORD"
+        raise ValueError(
+            "the URL may not carry a user name or password (user:password@); set "
+            f"{section}.username, and export {env} or set {section}.password_file"
+        )
+    return url
 
 
 class DatabaseSection(_Section):

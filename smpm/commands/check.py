@@ -10,6 +10,7 @@ from connector.errors import (
     TLSError,
     Unavailable,
 )
+from connector.http import safe_url
 from connector.remedy_check import FormCheck, check_forms
 from connector.servicenow import ServiceNowConnector
 from connector.servicenow_check import ChoiceCheck, TableCheck, check_choices, check_tables
@@ -29,7 +30,8 @@ def check(state: CliState) -> None:
     settings = state.settings()
     with open_connector(settings) as connector:
         who = connector.options.username
-        click.echo(f"Checking {settings.platform} at {connector.base_url} as {who}")
+        where = safe_url(connector.base_url)  # never a user:password@ (settings refuse one)
+        click.echo(f"Checking {settings.platform} at {where} as {who}")
         try:
             connector.auth.login()
         except TLSError as exc:

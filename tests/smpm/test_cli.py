@@ -243,3 +243,33 @@ def test_a_state_file_that_is_no_database_is_named_and_left_alone(place: Path) -
     ]
     assert other.read_bytes() == b"not a database, but somebody's notes\n" * 200
     assert sorted(p.name for p in place.iterdir()) == ["notes.txt", "smpm.toml", "work"]
+
+
+# -- URLs are shown without user:password@ -------------------------------------------------------
+def test_check_refuses_an_itsm_url_with_a_password_without_showing_it(
+    place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMPM_REMEDY__URL")
+    config = place / "smpm.toml"
+    config.write_text(
+        '[remedy]\nurl = "https://smpm:hunter2@remedy.example.com:8443"\n', encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, ["--config", str(config), "check"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {config}:2: remedy.url: the URL may not carry a user name or password "
+        "(user:password@); set remedy.username, and export SMPM_REMEDY__PASSWORD or set "
+        "remedy.password_file"
+    ]
+    assert "hunter2" not in result.output
+
+
+def test_check_names_the_itsm_it_tries_by_host(
+    place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `smpm check` prints of the URL: scheme, host, port and path."""
+    monkeypatch.setenv("SMPM_REMEDY__HTTP__ATTEMPTS", "1")
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == "Checking remedy at http://127.0.0.1:9 as smpm"
+    assert "Traceback" not in result.output

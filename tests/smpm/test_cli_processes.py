@@ -124,6 +124,15 @@ CASES = [
         "Error: {config}:3: mapping.kinds.incident.sources.incident: enums.impact.extensive: "
         "not one of [",
     ),
+    (
+        "ITSM URL with a password",
+        b"",
+        {"SMPM_REMEDY__URL": "https://smpm:hunter2@remedy.example.com"},
+        ["check"],
+        "Error: environment variable SMPM_REMEDY__URL: remedy.url: the URL may not carry a "
+        "user name or password (user:password@); set remedy.username, and export "
+        "SMPM_REMEDY__PASSWORD or set remedy.password_file",
+    ),
 ]
 
 

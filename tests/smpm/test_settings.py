@@ -418,3 +418,33 @@ def test_a_mapping_override_from_the_environment_is_named(
         "environment variable SMPM_MAPPING__KINDS__INCIDENT__ENUMS__IMPACT: "
         "mapping.kinds.incident.enums.impact: enums.incident_status.assigned: not a value"
     )
+
+
+# -- an ITSM URL never carries user:password@ ------------------------------------------------------
+@pytest.mark.parametrize("platform", ["remedy", "servicenow"])
+def test_an_itsm_url_with_user_and_password_is_refused_in_the_file(
+    tmp_path: Path, platform: str
+) -> None:
+    """The password would sit in the file secrets are kept out of, and in every line that
+    shows the URL; the message points at the settings that hold them instead."""
+    path = write(
+        tmp_path, f'[{platform}]\nusername = "u"\nurl = "https://admin:hunter2@itsm.example.com"\n'
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}:3: {platform}.url: the URL may not carry a user name or password "
+        f"(user:password@); set {platform}.username, and export "
+        f"SMPM_{platform.upper()}__PASSWORD or set {platform}.password_file"
+    )
+    assert "hunter2" not in str(caught.value)
+
+
+def test_an_itsm_url_with_userinfo_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMPM_REMEDY__URL", "https://admin:hunter2@r.example.com:8443")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert str(caught.value).startswith("environment variable SMPM_REMEDY__URL: remedy.url: ")
+    assert "hunter2" not in str(caught.value)
