@@ -258,6 +258,17 @@ class Settings(BaseSettings):
             problem=self.problem,
         )
 
+    def check_hooks(self) -> None:
+        """Every method of [hooks.*] has its secret: what `smpm serve` needs before it accepts
+        a request. Only the commands that verify webhooks ask; the others run without them."""
+        missing = [
+            f"{self.where('hooks', endpoint)}: hooks.{endpoint}: method {method!r} needs a "
+            f"{key}; export SMPM_HOOKS__{endpoint.upper()}__{key.upper()}"
+            for endpoint, method, key in self.hooks.missing()
+        ]
+        if missing:
+            raise ConfigurationError("; ".join(missing))
+
     def where(self, *loc: str | int) -> str:
         """`file:line` of a key, or the variable that set it, for errors found after loading
         (an unknown group, say)."""

@@ -28,6 +28,7 @@ def serve(state: CliState, port: int | None) -> None:
     from smpm.intake.service import serve as run
 
     settings = state.settings()
+    settings.check_hooks()  # only the command that verifies webhooks needs their secrets
     if port is not None:
         settings = settings.model_copy(
             update={"serve": settings.serve.model_copy(update={"port": port})}

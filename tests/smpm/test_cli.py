@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.cli import main
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -273,3 +274,77 @@ def test_check_names_the_itsm_it_tries_by_host(
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == "Checking remedy at http://127.0.0.1:9 as smpm"
     assert "Traceback" not in result.output
+
+
+# -- webhook secrets: needed by `smpm serve`, and by no other command ------------------------------
+HOOKS = (
+    '[hooks.events]\nmethods = ["hmac"]\n'
+    '[hooks.remedy]\nmethods = ["basic"]\nusername = "remedy-webhook"\n'
+)
+
+
+@pytest.fixture
+def hooks_config(place: Path) -> Path:
+    """Settings with two webhook endpoints whose secrets are not exported."""
+    config = place / "smpm.toml"
+    config.write_bytes(state_section(place) + HOOKS.encode())
+    return config
+
+
+@pytest.mark.parametrize(
+    ("args", "shows"),
+    [(["events"], "pending: 0"), (["audit"], "at (UTC)"), (["procedures"], "incident.tracking")],
+    ids=["events", "audit", "procedures"],
+)
+def test_commands_that_verify_no_webhook_run_without_webhook_secrets(
+    hooks_config: Path, args: list[str], shows: str
+) -> None:
+    result = CliRunner().invoke(main, ["--config", str(hooks_config), *args])
+    assert result.exit_code == 0, result.output
+    assert shows in result.output
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox.start(port=0, seed="demo") as running:
+        yield running
+
+
+def test_a_dry_run_needs_no_webhook_secret(
+    hooks_config: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`smpm run NAME --dry-run` against the sandbox ITSM, with [hooks.*] lacking secrets."""
+    monkeypatch.setenv("SMPM_REMEDY__URL", sandbox.base_url)
+    monkeypatch.setenv("SMPM_REMEDY__USERNAME", DEMO_USER)
+    monkeypatch.setenv("SMPM_REMEDY__PASSWORD", DEMO_PASSWORD)
+    result = CliRunner().invoke(
+        main, ["--config", str(hooks_config), "run", "incident.tracking", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "hooks" not in result.output
+
+
+def test_serve_refuses_to_start_without_the_webhook_secrets(
+    hooks_config: Path, place: Path
+) -> None:
+    """Every missing secret in one line, with its variable; nothing listens, nothing written."""
+    result = CliRunner().invoke(main, ["--config", str(hooks_config), "serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {hooks_config}:3: hooks.events: method 'hmac' needs a secret; export "
+        f"SMPM_HOOKS__EVENTS__SECRET; {hooks_config}:5: hooks.remedy: method 'basic' needs a "
+        "password; export SMPM_HOOKS__REMEDY__PASSWORD"
+    ]
+    assert not (place / "state").exists()
+
+
+def test_serve_with_the_webhook_secrets_gets_past_them(
+    hooks_config: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the secrets exported, serve goes on to listen (here: on a port in use)."""
+    monkeypatch.setenv("SMPM_HOOKS__EVENTS__SECRET", "s3cret")
+    monkeypatch.setenv("SMPM_HOOKS__REMEDY__PASSWORD", "pw")
+    args = ["--config", str(hooks_config), "serve", "--port", str(taken_port)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{taken_port}" in result.output

@@ -147,3 +147,24 @@ def test_a_bad_setting_ends_the_process_in_one_line(
     line = refused(place.smpm(*args), place)
     assert line.startswith(told.format(config=place.config)), line
     assert "hunter2" not in line
+
+
+HOOKS = b'[hooks.events]\nmethods = ["hmac"]\n[hooks.alertmanager]\nmethods = ["bearer"]\n'
+
+
+@pytest.mark.parametrize("args", [["events"], ["audit"]], ids=["events", "audit"])
+def test_reading_the_store_needs_no_webhook_secret(place: Place, args: list[str]) -> None:
+    place.settings(HOOKS)
+    result = place.smpm(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_serve_without_the_webhook_secrets_refuses_in_one_line(place: Place) -> None:
+    place.settings(HOOKS)
+    line = refused(place.smpm("serve", "--port", "0"), place)
+    assert line == (
+        f"Error: {place.config}:3: hooks.events: method 'hmac' needs a secret; export "
+        f"SMPM_HOOKS__EVENTS__SECRET; {place.config}:5: hooks.alertmanager: method 'bearer' "
+        "needs a token; export SMPM_HOOKS__ALERTMANAGER__TOKEN"
+    )

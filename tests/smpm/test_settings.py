@@ -448,3 +448,51 @@ def test_an_itsm_url_with_userinfo_from_the_environment_names_the_variable(
         load_settings(None)
     assert str(caught.value).startswith("environment variable SMPM_REMEDY__URL: remedy.url: ")
     assert "hunter2" not in str(caught.value)
+
+
+# -- webhook secrets are needed by the command that verifies webhooks, not at load ---------------
+HOOKS = (
+    '[database]\nurl = "sqlite:///state.db"\n'
+    '[hooks.events]\nmethods = ["hmac"]\n'
+    '[hooks.remedy]\nmethods = ["basic"]\nusername = "remedy-webhook"\n'
+)
+
+
+def test_settings_with_hooks_load_without_their_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host that reads the audit log holds no webhook secret; the hooks still load."""
+    for name in ("SMPM_HOOKS__EVENTS__SECRET", "SMPM_HOOKS__REMEDY__PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(write(tmp_path, HOOKS))
+    assert settings.hooks.events is not None and settings.hooks.events.methods == ["hmac"]
+    assert settings.hooks.missing() == [
+        ("events", "hmac", "secret"),
+        ("remedy", "basic", "password"),
+    ]
+
+
+def test_checking_the_hooks_names_each_missing_secret_and_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMPM_HOOKS__EVENTS__SECRET", raising=False)
+    monkeypatch.delenv("SMPM_HOOKS__REMEDY__PASSWORD", raising=False)
+    path = write(tmp_path, HOOKS)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path).check_hooks()
+    assert str(caught.value) == (
+        f"{path}:3: hooks.events: method 'hmac' needs a secret; export "
+        f"SMPM_HOOKS__EVENTS__SECRET; {path}:5: hooks.remedy: method 'basic' needs a password; "
+        "export SMPM_HOOKS__REMEDY__PASSWORD"
+    )
+    monkeypatch.setenv("SMPM_HOOKS__EVENTS__SECRET", "s3cret")
+    monkeypatch.setenv("SMPM_HOOKS__REMEDY__PASSWORD", "pw")
+    load_settings(path).check_hooks()
+
+
+def test_basic_without_a_username_is_still_refused_at_load(tmp_path: Path) -> None:
+    """What the file alone gets wrong is found when it loads."""
+    path = write(tmp_path, '[hooks.remedy]\nmethods = ["basic"]\n')
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}:1: hooks.remedy: method 'basic' needs a username"
