@@ -28,6 +28,27 @@ class ServeSection(_Section):
     signature_tolerance_seconds: PositiveFloat = 300
     workers: int = Field(default=2, ge=0, le=32, description="event worker threads (0: none)")
     poll_seconds: PositiveFloat = 0.5
+    # Connections and deadlines (smpm.intake.limits, smpm.intake.deadlines): a slow or idle
+    # client holds a descriptor, and descriptors run out before anything else does.
+    max_connections: PositiveInt | None = Field(
+        default=None,
+        description="connections open at once; default: the file descriptors left after "
+        "reserved_descriptors, at most 4096; never more than those",
+    )
+    reserved_descriptors: int = Field(
+        default=128, ge=0, description="descriptors kept for the database, ITSM calls and logs"
+    )
+    max_concurrent_requests: PositiveInt = Field(
+        default=256, description="requests being read or handled at once; beyond: 503"
+    )
+    backlog: int = Field(default=2048, ge=1, le=65535, description="the kernel's listen queue")
+    max_header_bytes: int = Field(default=16384, ge=1024, description="request line and headers")
+    header_timeout_seconds: PositiveFloat = 10.0
+    body_timeout_seconds: PositiveFloat = 30.0
+    keep_alive_seconds: PositiveFloat = 5.0
+    resource_log_seconds: PositiveFloat = Field(
+        default=60.0, description="a recurring resource condition is logged once per this"
+    )
 
 
 class IntakeSection(_Section):

@@ -7,6 +7,7 @@ event still being processed when the process dies is simply taken again on the n
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import socket
@@ -22,11 +23,22 @@ from sqlalchemy import Engine
 from connector.base import Connector
 from smpm.intake.app import HookDispatch, create_app
 from smpm.intake.checkpoint import Checkpointer
+from smpm.intake.config import ServeSection
+from smpm.intake.deadlines import Deadlines, protocol_for
+from smpm.intake.limits import (
+    Descriptors,
+    Gate,
+    Listener,
+    connection_limit,
+    descriptors,
+    exception_handler,
+)
 from smpm.intake.metrics import IntakeMetrics
 from smpm.intake.processor import Processor
 from smpm.intake.store import counts
 from smpm.intake.worker import Handler, Worker
 from smpm.intake.writer import GroupWriter
+from smpm.logs import Throttle, ThrottleFilter
 from smpm.platforms import open_connector
 from smpm.schedule.service import scheduling
 from smpm.settings import Settings
@@ -115,25 +127,40 @@ def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> Non
     may not start stops the service before it accepts anything).
 
     The socket is bound first (port 0 picks a free one) and `ready` hears the real URL, so a
-    supervisor or a test knows where to post without polling.
+    supervisor or a test knows where to post without polling. The descriptor figures are read
+    once everything else has started, so that they count what the store and workers hold.
     """
+    serve_section = settings.serve
     with running(settings) as service, scheduling(settings):
-        sock, url = _bind(settings.serve.host, settings.serve.port)
+        fds = descriptors(serve_section.reserved_descriptors)
+        server = _server(service.app, serve_section, fds)
+        sock, url = _bind(
+            serve_section.host, serve_section.port, server.gate, serve_section.backlog
+        )
         log.info("webhooks on %s/hooks/...", url)
+        _log_limits(serve_section, fds, server.gate)
         # Everything loaded so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise stall every open request now and then.
         gc.collect()
         gc.freeze()
         if ready is not None:
             ready(url)
-        _server(service.app).run(sockets=[sock])
+        server.run(sockets=[sock])
 
 
 @contextmanager
-def listening(service: Service, host: str = "127.0.0.1") -> Iterator[str]:
-    """The service's HTTP side on a free port, in a thread, until the block ends (the demo)."""
-    sock, url = _bind(host, 0)
-    server = _server(service.app)
+def listening(
+    service: Service, host: str = "127.0.0.1", serve: ServeSection | None = None
+) -> Iterator[str]:
+    """The service's HTTP side on a free port, in a thread, until the block ends (the demo).
+
+    In-process, the descriptors are the host process's (a test run, the demo): none reserved.
+    """
+    section = serve or ServeSection(reserved_descriptors=0)
+    server = _server(
+        service.app, section, descriptors(section.reserved_descriptors, raise_soft=False)
+    )
+    sock, url = _bind(host, 0, server.gate, section.backlog)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -146,20 +173,80 @@ def listening(service: Service, host: str = "127.0.0.1") -> Iterator[str]:
         sock.close()
 
 
-def _bind(host: str, port: int) -> tuple[socket.socket, str]:
+def _bind(host: str, port: int, gate: Gate, backlog: int) -> tuple[Listener, str]:
     # Protocol given explicitly: asyncio turns on TCP_NODELAY only for sockets whose proto is
     # IPPROTO_TCP, and without it Nagle holds each response body back ~40 ms.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = Listener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.gate = gate
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    sock.listen(backlog)
     bound_host, bound_port = sock.getsockname()[:2]
     return sock, f"http://{bound_host}:{bound_port}"
 
 
-def _server(app: HookDispatch) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+class GuardedServer(uvicorn.Server):
+    """uvicorn's server with the Gate's exception handler on its loop, and uvicorn's
+    per-request warnings throttled (see smpm.intake.limits)."""
+
+    FLOODS = ("Invalid HTTP request received.",)  # one per malformed request
+
+    def __init__(self, config: uvicorn.Config, gate: Gate) -> None:
+        super().__init__(config)
+        self.gate = gate
+        self._filter = ThrottleFilter(gate.throttle, self.FLOODS)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().set_exception_handler(exception_handler(self.gate.throttle))
+        logging.getLogger("uvicorn.error").addFilter(self._filter)
+        await super().startup(sockets=sockets)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            logging.getLogger("uvicorn.error").removeFilter(self._filter)
+            self.gate.throttle.close()
+
+
+def _server(app: HookDispatch, serve: ServeSection, fds: Descriptors) -> GuardedServer:
+    throttle = Throttle(logging.getLogger("smpm.serve.limits"), serve.resource_log_seconds)
+    gate = Gate(connection_limit(serve, fds), serve.max_concurrent_requests, throttle)
+    deadlines = Deadlines(
+        serve.keep_alive_seconds, serve.header_timeout_seconds, serve.body_timeout_seconds
     )
-    return uvicorn.Server(config)
+    # The asyncio loop and h11, named rather than "auto": the Gate relies on asyncio's accept
+    # loop calling the listener's accept() (uvloop accepts in C), and the deadlines extend
+    # uvicorn's h11 protocol. uvicorn's limit_concurrency stays off: it counts idle
+    # connections and refuses none (the Gate and max_concurrent_requests do its work).
+    config = uvicorn.Config(
+        app,
+        http=protocol_for(gate, deadlines),
+        loop="asyncio",
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=serve.keep_alive_seconds,  # type: ignore[arg-type]  (a float works)
+        h11_max_incomplete_event_size=serve.max_header_bytes,
+        backlog=serve.backlog,
+    )
+    return GuardedServer(config, gate)
+
+
+def _log_limits(serve: ServeSection, fds: Descriptors, gate: Gate) -> None:
+    raised = f" (soft limit raised from {fds.raised_from})" if fds.raised_from else ""
+    log.info(
+        "file descriptors: RLIMIT_NOFILE %d%s, %d in use, %d reserved: up to %d connections, "
+        "%d requests at once; deadlines: headers %g s, body %g s, keep-alive %g s",
+        fds.soft,
+        raised,
+        fds.in_use,
+        fds.reserved,
+        gate.limit,
+        gate.max_requests,
+        serve.header_timeout_seconds,
+        serve.body_timeout_seconds,
+        serve.keep_alive_seconds,
+    )
