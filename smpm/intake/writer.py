@@ -5,6 +5,12 @@ disk's fsync rate. Requests validated in the same event-loop turn are handed to 
 together, and the writer stores everything handed over while its previous commit ran in one
 transaction, then wakes the event loop once to release all their 202 answers. Each sender still
 hears 202 only after its own event is on disk; under load the fsync cost is shared.
+
+One request never fails the others of its commit. The app validates every value before it
+reaches the writer; should the database still refuse a row (a value too long, a character it
+cannot hold), the commit is split in halves and each half tried again, down to the request at
+fault, which alone hears of it. A store that is unavailable (no connection, locked) fails the
+whole commit at once: splitting would only make every sender wait longer.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 
 from smpm.intake.models import Intake
 from smpm.intake.store import Accepted, accept
@@ -99,25 +106,55 @@ class GroupWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Handover]) -> None:
-        items = [i for handover in batch for items, _ in handover.requests for i in items]
+        outcomes = iter(self._store([items for h in batch for items, _ in h.requests]))
+        for handover in batch:
+            results = [(future, next(outcomes)) for _, future in handover.requests]
+            handover.deliver(_resolver(results))
+
+    def _store(self, groups: list[list[Intake]]) -> list[list[Accepted] | BaseException]:
+        """Each request's accepted items, or the error that kept it from being stored: all in
+        one transaction, or, when the database refuses a row, in halves until the request at
+        fault is alone."""
+        items = [i for group in groups for i in group]
         started = time.perf_counter()
         try:
-            accepted: list[Accepted] | BaseException = accept(self.engine, items, self.clock())
-        except Exception as exc:  # the senders must hear of it; nothing was stored
-            log.exception("intake commit failed for %d item(s)", len(items))
-            accepted = exc
-        if self.on_batch is not None and not isinstance(accepted, BaseException):
+            accepted = accept(self.engine, items, self.clock())
+        except Exception as exc:  # the senders must hear of it; nothing of theirs was stored
+            if len(groups) > 1 and refused_rows(exc):
+                half = len(groups) // 2
+                return self._store(groups[:half]) + self._store(groups[half:])
+            if refused_rows(exc):
+                log.error("the store refused a request of %d item(s): %s", len(items), why(exc))
+            else:
+                log.exception("intake commit failed for %d item(s)", len(items))
+            return [exc] * len(groups)
+        if self.on_batch is not None:
             self.on_batch(len(items), time.perf_counter() - started)
+        outcomes: list[list[Accepted] | BaseException] = []
         start = 0
-        for handover in batch:
-            results = []
-            for request_items, future in handover.requests:
-                if isinstance(accepted, BaseException):
-                    results.append((future, accepted))
-                else:
-                    results.append((future, accepted[start : start + len(request_items)]))
-                start += len(request_items)
-            handover.deliver(_resolver(results))
+        for group in groups:
+            outcomes.append(accepted[start : start + len(group)])
+            start += len(group)
+        return outcomes
+
+
+def refused_rows(exc: BaseException) -> bool:
+    """Whether the statement failed for what it held (the database's DataError or integrity
+    error, or a value its driver could not send: psycopg raises the JSON encoder's TypeError
+    as it is, SQLite's path wraps it), as opposed to the store being unavailable: only then
+    can a retry without the request at fault succeed."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return False
+    return isinstance(exc, StatementError | TypeError | ValueError)
+
+
+def why(exc: BaseException) -> str:
+    """The database's own first line about `exc`, without the statement or its parameters."""
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return (lines[0] if lines else type(cause).__name__)[:200]
 
 
 def _resolver(results: list[tuple[Any, list[Accepted] | BaseException]]) -> Callable[[], None]:
