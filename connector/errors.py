@@ -12,6 +12,8 @@
             ├── NotFound             the record does not exist (Remedy 302, HTTP 404)
             ├── FormNotFound         the form or table does not exist (Remedy 303, ServiceNow 400)
             ├── Rejected             the platform refused the request; carries its messages
+            │   └── UnknownReference a name written to a reference field matches no record
+            │                        (a CI the CMDB lacks); names the field and the value
             ├── FilterNotApplied     the answer holds records the filter sent excludes (a column
             │                        the table lacks: ServiceNow ignores such query terms)
             ├── InvalidResponse      a body we cannot read (an HTML page from a proxy, say)
@@ -109,6 +111,27 @@ class FormNotFound(FinalError):
 
 class Rejected(FinalError):
     """The platform refused the request (a bad qualification, a missing required field...)."""
+
+
+class UnknownReference(Rejected):
+    """A name written to a reference field matches no record of the table it references (a
+    CI the CMDB does not hold, a group that does not exist); `field` is the SMPM field (e.g.
+    "incident.ci"), `table` and `column` where it was looked up, `value` the name.
+
+    Raised before anything is written, and final: the name must be corrected where it comes
+    from, or the record added to the ITSM. A reference is never dropped from a write to
+    avoid it (that would hide a mapping or rule-table mistake); a caller that can do without
+    one decides so before writing (Event Handling, for a CI its CMDB check did not find).
+    """
+
+    def __init__(
+        self, message: str, *, field: str, table: str, column: str, value: str, **kw: object
+    ) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.field = field
+        self.table = table
+        self.column = column
+        self.value = value
 
 
 class FilterNotApplied(FinalError):

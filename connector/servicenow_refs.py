@@ -6,7 +6,10 @@ in `sysparm_fields` [1.2]); writing does. `sysparm_input_display_value=true` wou
 on the instance, but by the referenced table's display column (a user's full name, not the
 login) and it reads dates in the user's time zone [1.2], so smpm looks sys_ids up itself: one
 query per distinct value, cached for the connector's life (misses are not cached: the record may
-be created later). A value naming no record, or several, is refused naming field and value.
+be created later). A value naming no record is `UnknownReference`, one naming several is
+`Rejected`; both name the field and the value, and nothing is written. No reference is ever
+dropped from a write: a caller that can do without one (Event Handling, for a CI the CMDB
+lacks) decides so before writing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from connector.errors import ConfigurationError, ConnectorError, Rejected
+from connector.errors import ConfigurationError, ConnectorError, Rejected, UnknownReference
 from connector.filters import Comparison, Filter, In, Op
 
 if TYPE_CHECKING:
@@ -41,9 +44,14 @@ class References:
         value: str,
         *,
         what: str,
-        missing: type[ConnectorError] = Rejected,
+        missing: type[ConnectorError] = UnknownReference,
     ) -> str:
-        """The sys_id of the one `table` record whose `column` is `value`; `what` names it."""
+        """The sys_id of the one `table` record whose `column` is `value`; `what` names it.
+
+        No such record is `missing` (`UnknownReference` naming `what` and `value`, unless the
+        caller wants another error, e.g. `NotFound` for a ticket number); several are
+        `Rejected`: a name that does not pick one record cannot be written.
+        """
         if column == "sys_id":
             return value
         key = (table, column, value)
@@ -54,8 +62,12 @@ class References:
             several = key in self._ids
             self._ids.pop(key, None)
             rows = "several records" if several else "no record"
-            error = Rejected if several else missing
-            raise error(f"ServiceNow {what}: {rows} in {table} with {column} = {value!r}")
+            message = f"ServiceNow {what}: {rows} in {table} with {column} = {value!r}"
+            if several:
+                raise Rejected(message)
+            if missing is UnknownReference:
+                raise UnknownReference(message, field=what, table=table, column=column, value=value)
+            raise missing(message)
         return found
 
     def known(self, table: str, column: str, value: str) -> str | None:
