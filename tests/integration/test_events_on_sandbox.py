@@ -272,7 +272,9 @@ def test_a_redelivered_event_is_processed_once(
 def test_itsm_down_during_a_burst_loses_nothing(
     platform: str, service: Service, fresh: Sandbox, clock: Clock
 ) -> None:
-    """Every event is accepted while the ITSM answers 503; once it is back, all are processed."""
+    """Every event is accepted while the ITSM answers 503; the workers pause (the breaker's
+    probe is answered 503 too) and the events keep their attempts; once the ITSM is back the
+    first probe resumes them and all are processed, each on its first counted attempt."""
     fresh.inject(status=503, count=10_000, path_prefix=API[platform])
     ids = [
         post(service, ci="san-array-01", type=f"probe-{n}", message=f"probe {n} failed")
@@ -282,10 +284,13 @@ def test_itsm_down_during_a_burst_loses_nothing(
     waiting = listing(service.engine, ["pending"], 10)
     assert {r["id"] for r in waiting} == set(ids)
     assert all("HTTP 503" in (r["last_error"] or "") for r in waiting)
+    assert all(r["attempts"] == 0 for r in waiting)
+    assert service.drain() == 0  # paused until the next probe is due
     fresh.clear_faults()
     clock.now += timedelta(minutes=10)
     service.drain()
     assert counts(service.engine) == {"pending": 0, "processing": 0, "done": 6, "dead": 0}
+    assert {r["attempts"] for r in listing(service.engine, ["done"], 10)} == {1}
     created = [
         i for i in event_requests(platform, fresh) if (i.event_key or "").startswith("zabbix/san")
     ]
@@ -295,16 +300,22 @@ def test_itsm_down_during_a_burst_loses_nothing(
 def test_the_last_failure_leaves_a_dead_event_with_its_reason(
     platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock
 ) -> None:
+    """An error about the event itself (the ITSM refuses its create: 400) spends its attempts;
+    after the last one the event is kept as dead with the platform's words."""
     settings = settings_for(platform, fresh, tmp_path, attempts=2)
     with running(settings, workers=0, clock=clock) as svc:
-        fresh.inject(status=503, count=10_000, path_prefix=API[platform])
+        refusal = "Required field (without default) not specified: Impact"
+        fresh.inject(
+            status=400, count=10_000, method="POST", path_prefix=API[platform], message=refusal
+        )
         event_id = post(svc, ci="web-bank-01", message="down")
         svc.drain()
         clock.now += timedelta(minutes=10)
         svc.drain()
         fresh.clear_faults()
         [dead] = listing(svc.engine, ["dead"], 5)
-        assert dead["id"] == event_id and "HTTP 503" in dead["last_error"]
+        assert dead["id"] == event_id and "HTTP 400" in dead["last_error"]
+        assert refusal in dead["last_error"] and dead["attempts"] == 2
     assert Relation.kind is RecordKind.RELATION
 
 

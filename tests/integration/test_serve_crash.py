@@ -40,7 +40,13 @@ def config_file(tmp_path: Path, sandbox: Sandbox) -> Path:
         f'[remedy]\nurl = "{sandbox.base_url}"\nusername = "{DEMO_USER}"\n'
         f'[database]\nurl = "sqlite:///{tmp_path / "state.db"}"\n'
         "[serve]\nport = 0\nworkers = 2\npoll_seconds = 0.05\n"
-        "[intake]\nlease_seconds = 2\n"
+        # Short timeouts, so a short lease outlasts one request (the settings check it): a
+        # killed worker's events are taken again within seconds. Two workers in one lane:
+        # the heartbeat keeps a batch leased however slowly it is worked (under libfaketime
+        # too, where everything is slower).
+        "[remedy.http]\nconnect_timeout = 1\nread_timeout = 2\nattempts = 2\n"
+        "backoff = 0.1\nmax_backoff = 0.5\nmax_retry_after = 1\n"
+        "[intake]\nlease_seconds = 8\n"
         '[hooks.events]\nmethods = ["bearer"]\n'
         '[event.handling]\ncustomer = "Maya"\n'
     )
