@@ -26,6 +26,13 @@ Decisions for one event, in this order:
 7. outage           -> a new "Infrastructure Restoration" request for the CI and its service,
                        routed by the Incident Management assignment rules;
 8. anything else    -> closed as information.
+
+A CI the CMDB does not hold (neither the snapshot nor, asked once before a request is
+registered, the ITSM) cannot be "linked to the incident request", but its first notice is still
+registered (6 and 7): without a CI reference, since ServiceNow's cmdb_ci holds only a CMDB
+record, with the monitored node named in the summary (after the symptom) and the details, and
+the reason saying the CMDB lacks it, so the service desk can have it corrected. Routing still
+sees the name the monitor gave. Every platform registers the same request.
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ class Situation:
 
     event: Event
     occurrence: int
+    # The CMDB's record of the CI the event names (`ci`, else `node`); None when neither the
+    # snapshot nor the ITSM holds one (`gather` asks the ITSM before a request is registered).
     ci: ConfigurationItem | None
     services: list[str]
     current: IncidentRequest | None = None
@@ -91,8 +100,16 @@ def symptom(event: Event) -> str:
     return f"[{event.event_type}]"
 
 
-def summary_for(event: Event) -> str:
-    return f"{symptom(event)} {event.message or ''}"[:100]
+def unlisted_prefix(event: Event, name: str) -> str:
+    """How a request for a CI the CMDB lacks starts its summary: the symptom, then the node
+    and a colon (so "db-node-9:" is no prefix of "db-node-99:"). The request holds no CI, so
+    its summary is what names the node and ties repeats to it."""
+    return f"{symptom(event)} {name}:"
+
+
+def summary_for(event: Event, unlisted: str | None = None) -> str:
+    start = unlisted_prefix(event, unlisted) if unlisted else symptom(event)
+    return f"{start} {event.message or ''}"[:100]
 
 
 def is_reading(event: Event) -> bool:
@@ -134,6 +151,23 @@ def decide(
     else:
         plan.note(label, "closed: information", "no outage, degradation or capacity warning")
     return plan
+
+
+def _unlisted(situation: Situation) -> str | None:
+    """The name of the CI the event gives when the CMDB holds no such CI, else None."""
+    event = situation.event
+    return None if situation.ci is not None else (event.ci or event.node)
+
+
+def _cmdb_gap(situation: Situation) -> str:
+    """What the reason adds for a CI the CMDB lacks: why the request links none."""
+    name = _unlisted(situation)
+    if name is None:
+        return ""
+    return (
+        f"; the CMDB has no CI named {name!r}, so the request is registered without a CI "
+        "reference, naming the node, for the service desk to have the CMDB corrected"
+    )
 
 
 def _ci_name(situation: Situation) -> str:
@@ -342,16 +376,18 @@ def _new_request(
 ) -> IncidentRequest:
     event = situation.event
     severity = event.severity or EventSeverity.WARNING
+    unlisted = _unlisted(situation)
+    missing = f"{unlisted} is not in the CMDB: no CI is linked.\n\n" if unlisted else ""
     return IncidentRequest(
-        summary=summary_for(event),
-        details=f"{event.message}\n\n{reading_line(event)}",
+        summary=summary_for(event, unlisted),
+        details=f"{event.message}\n\n{missing}{reading_line(event)}",
         status=IncidentStatus.NEW,
         impact=config.impact.get(severity, Impact.MINOR),
         urgency=config.urgency.get(severity, Urgency.LOW),
         service_type=service_type,
         reported_source=ReportedSource.SYSTEMS_MANAGEMENT,
         customer=config.customer,
-        ci=situation.ci.name if situation.ci else event.ci,
+        ci=situation.ci.name if situation.ci else None,
         ci_id=situation.ci.id if situation.ci else None,
         service=situation.services[0] if situation.services else None,
         event_key=event.message_key,
@@ -401,8 +437,8 @@ def _capacity(
     why = (
         f"first warning of a capacity shortage: {event.metric or event.resource or 'utilisation'} "
         f"{event.value:g} exceeds threshold {event.threshold:g} on {_ci_name(situation)}"
-        f"{' (service ' + service + ')' if service else ''}; assigned to {who}"
-        f"{_planned_anyway(situation)}"
+        f"{' (service ' + service + ')' if service else ''}{_cmdb_gap(situation)}; assigned to "
+        f"{who}{_planned_anyway(situation)}"
     )
     _create(situation, record, why, plan)
 
@@ -433,7 +469,7 @@ def _restoration(
     event = situation.event
     kind = "outage" if event.severity in OUTAGE else "degradation"
     record = _new_request(situation, config, ServiceType.INFRASTRUCTURE_RESTORATION)
-    routing = choose_group(record, assignment)
+    routing = choose_group(_as_named(situation, record), assignment)
     route = "left for the service desk to assign (no routing rule matched)"
     if routing is not None:
         group = directory.group(routing.group)
@@ -449,9 +485,19 @@ def _restoration(
         route = f"routed to {routing.group} ({routing.why})"
     why = (
         f"first notice of an unplanned {kind} of {_ci_name(situation)}"
-        f"{' (service ' + situation.services[0] + ')' if situation.services else ''}; {route}"
+        f"{' (service ' + situation.services[0] + ')' if situation.services else ''}"
+        f"{_cmdb_gap(situation)}; {route}"
     )
     _create(situation, record, why, plan)
+
+
+def _as_named(situation: Situation, record: IncidentRequest) -> IncidentRequest:
+    """The request as routing rules see it: with the CI the monitor named, even one the CMDB
+    lacks (a rule on "db-node-99" routes its outage whether or not the CMDB has it yet)."""
+    name = _unlisted(situation)
+    if name is None:
+        return record
+    return record.model_copy(update={"ci": name, "summary": summary_for(situation.event)})
 
 
 # How an event ended, as a short stable code, by the outcome of its finding (first match wins).

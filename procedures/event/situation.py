@@ -37,12 +37,15 @@ from connector.filters import Field as F
 from connector.filters import Filter
 from procedures.event.cmdb import CmdbSnapshot
 from procedures.event.handling import (
+    DEGRADATION,
+    OUTAGE,
     HandlingConfig,
     Situation,
     Window,
     is_reading,
     past_threshold,
     symptom,
+    unlisted_prefix,
 )
 
 OPEN = [s for s in IncidentStatus if s.is_open]
@@ -80,6 +83,8 @@ def gather(
         warning, problem = _warning_closed_into_problem(connector, same_key)
         if problem is not None:
             return Situation(**base, problem=problem, warning=warning)
+    if ci is None and (is_reading(event) or event.severity in (*OUTAGE, *DEGRADATION)):
+        ci = base["ci"] = _ci_in_itsm(connector, event)
     change, window = _planned(connector, ci, services, event, config)
     if change is not None or window is not None:
         return Situation(**base, change=change, window=window)
@@ -90,13 +95,28 @@ def gather(
 
 def _requests_for(connector: Connector, event: Event, name: str | None) -> list[IncidentRequest]:
     """One query for both: this condition's requests (any status), and open ones on the same
-    CI and symptom."""
+    CI and symptom: by their CI, or, registered while the CMDB lacked the CI, by the node
+    their summary names after the symptom."""
     where: Filter = F("event_key") == str(event.message_key)
     if name:
-        same_symptom = F("ci") == name
-        same_symptom &= F("summary").startswith(symptom(event)) & F("status").one_of(*OPEN)
-        where |= same_symptom
+        still_open = F("status").one_of(*OPEN)
+        where |= (F("ci") == name) & F("summary").startswith(symptom(event)) & still_open
+        where |= F("summary").startswith(unlisted_prefix(event, name)) & still_open
     return list(connector.find(IncidentRequest, where))
+
+
+def _ci_in_itsm(connector: Connector, event: Event) -> ConfigurationItem | None:
+    """The CI the event names, asked of the ITSM when the snapshot lacks it (the snapshot may
+    predate it). Asked once, for an event heading for a new request: a request is registered
+    without its CI only when the ITSM holds none of that name either."""
+    names = list(dict.fromkeys(n for n in (event.ci, event.node) if n))
+    if not names:
+        return None
+    found: dict[str, ConfigurationItem] = {}
+    for ci in connector.find(ConfigurationItem, F("name").one_of(*names)):
+        if ci.name:  # checked again on the answer, as the snapshot compares names
+            found.setdefault(ci.name.casefold(), ci)
+    return next((found[n.casefold()] for n in names if n.casefold() in found), None)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
