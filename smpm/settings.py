@@ -24,6 +24,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -50,7 +51,7 @@ from procedures.event.config import EventConfig
 from procedures.incident.config import IncidentConfig
 from procedures.problem.config import ProblemConfig
 from procedures.slm.config import SlmConfig
-from smpm.intake.config import HooksSection, IntakeSection, ServeSection
+from smpm.intake.config import HooksSection, IntakeSection, ServeSection, lease_problem
 from smpm.notify import NotifySection
 from smpm.schedule.config import ScheduleSection
 from smpm.settings_env import unparsable_variable, variables, walk
@@ -82,6 +83,7 @@ class HttpSection(_Section):
     attempts: PositiveInt = 5
     backoff: PositiveFloat = 0.5
     max_backoff: PositiveFloat = 30.0
+    max_retry_after: PositiveFloat = 120.0  # the longest Retry-After honoured between attempts
     verify_tls: bool = True
     ca_bundle: Path | None = None
 
@@ -98,6 +100,7 @@ class HttpSection(_Section):
             attempts=self.attempts,
             backoff=self.backoff,
             max_backoff=self.max_backoff,
+            max_retry_after=self.max_retry_after,
             verify_tls=self.verify_tls,
             ca_bundle=self.ca_bundle,
             **overrides,
@@ -244,6 +247,20 @@ class Settings(BaseSettings):
     hooks: HooksSection = Field(default_factory=HooksSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
     source: str = Field(default="(defaults)", exclude=True)
+
+    @field_validator("intake")
+    @classmethod
+    def _lease_outlasts_a_request(
+        cls, intake: IntakeSection, info: ValidationInfo
+    ) -> IntakeSection:
+        """A lease must outlast one request to the ITSM the workers use (`lease_problem`)."""
+        platform = info.data.get("platform")
+        face = info.data.get(platform) if isinstance(platform, str) else None
+        if isinstance(face, RemedySection | ServiceNowSection):
+            problem = lease_problem(intake, face.http.options(), f"{platform}.http")
+            if problem is not None:
+                raise ValueError(problem)
+        return intake
 
     def procedures(self) -> ProceduresConfig:
         """The procedures' part of the settings, as they receive it."""

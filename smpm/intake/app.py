@@ -95,7 +95,7 @@ def create_app(
     def healthz() -> JSONResponse:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ok", "events": counts(engine)})
+        return JSONResponse({"status": "ok", "events": counts(engine), **metrics.health()})
 
     @app.get("/metrics")
     def prometheus() -> PlainTextResponse:

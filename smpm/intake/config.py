@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from connector.http import HttpOptions
 from smpm.intake.auth import HookAuth
 
 
@@ -52,11 +53,29 @@ class ServeSection(_Section):
 
 
 class IntakeSection(_Section):
+    """How events are worked.
+
+    `lease_seconds` is how long a claimed event stays a worker's without word from it: the
+    worker renews the lease every third of it while it works, so the lease bounds how long a
+    crashed worker's events wait, not how long deciding one may take. It must outlast one
+    ITSM request (`request_worst_case`), checked when the settings load.
+
+    While the ITSM is unavailable the workers pause (the circuit breaker): they probe it after
+    `breaker_probe_seconds`, doubling up to `breaker_max_probe_seconds`.
+    """
+
     max_attempts: PositiveInt = 8
     backoff_seconds: PositiveFloat = 2.0
     max_backoff_seconds: PositiveFloat = 600.0
-    lease_seconds: PositiveFloat = 120.0
+    lease_seconds: PositiveFloat = 900.0
     claim_batch: PositiveInt = 20
+    breaker_probe_seconds: PositiveFloat = 1.0
+    breaker_max_probe_seconds: PositiveFloat = 60.0
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """How often a working worker renews its leases: three chances before one runs out."""
+        return self.lease_seconds / 3
 
 
 class HookEntry(HookAuth):
@@ -100,3 +119,33 @@ class HooksSection(_Section):
             for method in entry.methods
             if getattr(entry, SECRET_OF[method]) is None
         ]
+
+
+def request_worst_case(http: HttpOptions) -> float:
+    """The longest one ITSM request can take in `connector.http.send`: every attempt waits up
+    to its connect and read timeouts, and between attempts the wait is the backoff (at most
+    `max_backoff`) or the server's Retry-After (at most `max_retry_after`)."""
+    attempts = max(1, http.attempts)
+    waits = (attempts - 1) * max(http.max_backoff, http.max_retry_after)
+    return attempts * (http.connect_timeout + http.read_timeout) + waits
+
+
+def lease_problem(intake: IntakeSection, http: HttpOptions, section: str) -> str | None:
+    """Why `[intake] lease_seconds` cannot hold an event through one request made with the
+    `[<section>]` settings, or None when it can.
+
+    A worker renews its lease between and during requests; a request that outlasts the lease
+    would let another worker take the event while the first one's create may still land.
+    """
+    worst = request_worst_case(http)
+    if intake.lease_seconds > worst:
+        return None
+    attempts = max(1, http.attempts)
+    return (
+        f"lease_seconds = {intake.lease_seconds:g} does not outlast one ITSM request made with "
+        f"[{section}]: up to {worst:g} s (attempts {attempts} x (connect_timeout "
+        f"{http.connect_timeout:g} + read_timeout {http.read_timeout:g}) + {attempts - 1} "
+        f"wait(s) of up to max(max_backoff {http.max_backoff:g}, max_retry_after "
+        f"{http.max_retry_after:g})); raise intake.lease_seconds above {worst:g}, or lower "
+        f"{section}.read_timeout, {section}.attempts or {section}.max_retry_after"
+    )

@@ -9,8 +9,11 @@ every app's registry shows it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from smpm.intake.breaker import Breaker
 
 ITSM_CALLS = Histogram(
     "smpm_itsm_call_seconds",
@@ -69,6 +72,33 @@ class IntakeMetrics:
             ["endpoint"],
             registry=r,
         )
+        self.paused = Counter(
+            "smpm_events_paused",
+            "Events handed back with their attempt (or untried) because the ITSM was unavailable",
+            ["endpoint"],
+            registry=r,
+        )
+        self.lease_lost = Counter(
+            "smpm_events_lease_lost",
+            "Events a worker let go without recording an outcome: its lease had run out",
+            ["endpoint"],
+            registry=r,
+        )
+        self.lease_renewals = Counter(
+            "smpm_event_lease_renewals", "Leases renewed by working workers", registry=r
+        )
+        self.breaker_open = Gauge(
+            "smpm_itsm_breaker_open",
+            "1 while the event workers pause because the ITSM is unavailable, else 0",
+            registry=r,
+        )
+        self.breaker_trips = Gauge(
+            "smpm_itsm_breaker_trips", "Times the ITSM was found unavailable", registry=r
+        )
+        self.probes = Counter(
+            "smpm_itsm_probes", "ITSM probes by result (ok, failed)", ["result"], registry=r
+        )
+        self._breaker: Breaker | None = None
         r.register(ITSM_CALLS)
         self.itsm_latency = ITSM_CALLS
         self.commit_size = Histogram(
@@ -86,6 +116,18 @@ class IntakeMetrics:
         depth = Gauge("smpm_intake_events", "Stored events by status", ["status"], registry=r)
         for status in ("pending", "processing", "done", "dead"):
             depth.labels(status).set_function(_status_reader(queue_depth, status))
+
+    def track(self, breaker: Breaker) -> None:
+        """Show the workers' circuit breaker in the gauges, its probes in the counter and its
+        state in GET /healthz."""
+        self._breaker = breaker
+        self.breaker_open.set_function(lambda: 0.0 if breaker.closed else 1.0)
+        self.breaker_trips.set_function(lambda: float(breaker.trips))
+        breaker.on_probe = lambda result: self.probes.labels(result).inc()
+
+    def health(self) -> dict[str, Any]:
+        """What GET /healthz adds to the queue depth: the ITSM's breaker, when there is one."""
+        return {} if self._breaker is None else {"itsm": self._breaker.snapshot()}
 
     def observe_commit(self, events: int, seconds: float) -> None:
         self.commit_size.observe(events)

@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Engine
 
 from connector.base import Connector
-from connector.entities import Event, IncidentRequest
+from connector.entities import Event, IncidentRequest, SupportGroup
 from connector.enums import EventSeverity, ServiceType
 from connector.errors import SmpmError
 from procedures.capacity import warning_handling
@@ -38,7 +38,8 @@ from procedures.registry import Context
 from smpm.executor import Executor, RunReport
 from smpm.intake.models import GenericEvent, RecordNotification, ci_lane
 from smpm.intake.store import Claimed, in_flight_before, occurrence
-from smpm.intake.worker import Deferred
+from smpm.intake.watched import Attempt, Watched
+from smpm.intake.worker import Deferred, LeaseLost
 from smpm.notify import build_notifier
 from smpm.settings import Settings
 from smpm.store import settled_triggers
@@ -88,15 +89,24 @@ class Processor:
 
     def connector(self) -> Connector:
         if getattr(self._local, "connector", None) is None:
-            self._local.connector = self._factory(self.settings)
-            self._opened.append(self._local.connector)
+            opened = self._factory(self.settings)
+            self._opened.append(opened)
+            self._local.connector = Watched(opened, self._local)
         return self._local.connector  # type: ignore[no-any-return]
 
     def __call__(self, claimed: Claimed) -> str:
-        if claimed.endpoint in ("events", "alertmanager"):
-            return self._handle_event(claimed)
-        plans = self._record_plans(claimed)
-        return "; ".join(self._apply(plan) for plan in plans) or "nothing to do"
+        self._local.attempt = Attempt(claimed.held)
+        try:
+            if claimed.endpoint in ("events", "alertmanager"):
+                return self._handle_event(claimed)
+            plans = self._record_plans(claimed)
+            return "; ".join(self._apply(plan) for plan in plans) or "nothing to do"
+        finally:
+            self._local.attempt = None
+
+    def probe(self) -> None:
+        """The circuit breaker's cheap read: one support group, one page of one row."""
+        next(iter(self.connector().find(SupportGroup, limit=1)), None)
 
     def _handle_event(self, claimed: Claimed) -> str:
         """Event Handling (P1), its outcome code first (Event Review counts by it); then, for a
@@ -187,13 +197,18 @@ class Processor:
         return _summary(plan)
 
     def _execute(self, plan: Plan) -> RunReport:
+        """Apply the plan, unless the lease was lost while it was decided; a failed plan is
+        raised from the ITSM outage one of its calls met, if any (the worker then keeps the
+        attempt and pauses the queue)."""
+        attempt: Attempt | None = getattr(self._local, "attempt", None)
+        if attempt is not None and not attempt.held():
+            raise LeaseLost(f"lease lost before {plan.procedure} was applied")
         connector = self.connector()
         notifier = build_notifier(self.settings.notify, connector)
         report = Executor(connector, self.engine, notifier=notifier, clock=self.clock).apply(plan)
         if report.failed:
-            raise ProcessingFailed(
-                "; ".join(f"{o.action.step}: {o.detail}" for o in report.failed)[:1000]
-            )
+            failed = "; ".join(f"{o.action.step}: {o.detail}" for o in report.failed)[:1000]
+            raise ProcessingFailed(failed) from (attempt.outage if attempt else None)
         return report
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from connector.base import Connector
 from smpm.intake.app import HookDispatch, create_app
+from smpm.intake.breaker import Breaker, Probe
 from smpm.intake.checkpoint import Checkpointer
 from smpm.intake.config import ServeSection
 from smpm.intake.deadlines import Deadlines, protocol_for
@@ -79,8 +80,10 @@ def running(
     connector_factory: Callable[[Settings], Connector] = open_connector,
     clock: Callable[[], datetime] = utcnow,
     workers: int | None = None,
+    probe: Probe | None = None,
 ) -> Iterator[Service]:
-    """The service's parts, started; stopped in reverse order on exit."""
+    """The service's parts, started; stopped in reverse order on exit. `probe` is the circuit
+    breaker's cheap read of the ITSM (default: the processor's; none with another handler)."""
     sqlite = settings.database.url.startswith("sqlite")
     engine = open_engine(settings.database.url, autocheckpoint=not sqlite)
     checkpointer = Checkpointer(engine) if sqlite else None
@@ -92,15 +95,19 @@ def running(
     processor = None
     if handler is None:
         processor = Processor(settings, engine, connector_factory, clock)
-        handler = processor
-    service = Service(
-        app, engine, writer, metrics, Worker(engine, handler, settings.intake, clock, metrics)
-    )
+        handler, probe = processor, probe or processor.probe
+    # One breaker for the process's workers: when the ITSM is out, all of them wait.
+    breaker = Breaker(probe or (lambda: None), settings.intake, clock)
+    metrics.track(breaker)
+
+    def worker() -> Worker:
+        return Worker(engine, handler, settings.intake, clock, metrics, breaker=breaker)
+
+    service = Service(app, engine, writer, metrics, worker())
     count = settings.serve.workers if workers is None else workers
     for n in range(count):
-        worker = Worker(engine, handler, settings.intake, clock, metrics)
         thread = threading.Thread(
-            target=worker.run_until,
+            target=worker().run_until,
             args=(service.stop, settings.serve.poll_seconds),
             name=f"smpm-event-worker-{n}",
             daemon=True,

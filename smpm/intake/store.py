@@ -2,8 +2,10 @@
 
 One row per accepted item. Its life: pending -> processing (claimed under a lease) -> done, or
 back to pending with a later `next_attempt_at` after a failure, or dead after the last attempt
-(with the reason kept). A worker that dies mid-event leaves a lease that expires; the next claim
-takes the event again, and the executor's idempotency keys make the replay write nothing twice.
+(with the reason kept). A live worker renews the leases of the events it holds (`renew`); one
+that dies mid-event leaves leases that expire; the next claim takes the events again, and the
+executor's idempotency keys make the replay write nothing twice. An event handed back because
+the ITSM was unavailable keeps its attempt (`release`).
 
 Claims are one UPDATE ... RETURNING over the rows that are due, so two workers never take the same
 row. On PostgreSQL claims take turns on a transaction advisory lock (each is one short statement),
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +85,9 @@ class Claimed:
     attempts: int
     received_at: datetime
     subject: str
+    # Whether the worker still holds the event (its lease renewed in time); a handler asks
+    # before each step, and stops when it is lost. Always true outside a worker.
+    held: Callable[[], bool] = field(default=lambda: True, compare=False, repr=False)
 
 
 _SEQUENCE = itertools.count()
@@ -192,6 +197,30 @@ def claim(engine: Engine, owner: str, now: datetime, lease: timedelta, limit: in
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
+def renew(
+    engine: Engine, owner: str, ids: Collection[str], now: datetime, lease: timedelta
+) -> set[str]:
+    """Extend the leases `owner` still holds on `ids` to `now + lease`; the ids renewed.
+
+    A lease that has run out is not renewed, even when nobody has taken the event yet: its
+    lane may have gone to another worker meanwhile, so the event is no longer this one's."""
+    if not ids:
+        return set()
+    statement = (
+        update(intake)
+        .where(
+            intake.c.id.in_(list(ids)),
+            intake.c.lease_owner == owner,
+            intake.c.status == "processing",
+            intake.c.lease_until >= now,
+        )
+        .values(lease_until=now + lease)
+        .returning(intake.c.id)
+    )
+    with engine.begin() as conn:
+        return set(conn.execute(statement).scalars())
+
+
 def in_flight_before(engine: Engine, lanes: Collection[str], event_id: str) -> bool:
     """Whether an event received before `event_id` in one of `lanes` is still to be decided
     (being worked, or never tried yet) and is the first of its condition to be: a later event
@@ -230,6 +259,22 @@ def defer(engine: Engine, event_id: str, owner: str, at: datetime) -> bool:
         status="pending",
         next_attempt_at=at,
         attempts=intake.c.attempts - 1,
+        lease_owner=None,
+        lease_until=None,
+    )
+
+
+def release(engine: Engine, event_id: str, owner: str, at: datetime, why: str) -> bool:
+    """Back to pending until `at`, the attempt given back: the ITSM was unavailable, which
+    says nothing about the event. `why` is kept as its last error, for `smpm events`."""
+    return _settle(
+        engine,
+        event_id,
+        owner,
+        status="pending",
+        next_attempt_at=at,
+        attempts=intake.c.attempts - 1,
+        last_error=why[:2000],
         lease_owner=None,
         lease_until=None,
     )
