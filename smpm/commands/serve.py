@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from smpm.commands import CliState, listen_errors, reports_errors
+from smpm.commands import CliState, UtcMoment, listen_errors, reports_errors
 from smpm.render import table
 
 
@@ -81,15 +83,45 @@ def events(ctx: click.Context, statuses: tuple[str, ...], limit: int) -> None:
 
 
 @events.command("retry")
-@click.argument("event_id")
+@click.argument("event_id", required=False)
+@click.option("--all", "every", is_flag=True, help="Every event in --status, not one by id.")
+@click.option(
+    "--status",
+    type=click.Choice(["dead", "pending"]),
+    help="With --all: the events to requeue (dead: after an outage; pending: due at once).",
+)
+@click.option(
+    "--since",
+    type=UtcMoment(),
+    help=f"With --all: only events received at or after this moment. {UtcMoment.HELP}",
+)
 @click.pass_obj
 @reports_errors
-def retry(state: CliState, event_id: str) -> None:
-    """Requeue one dead (or waiting) event so the workers take it again, with fresh attempts."""
-    from smpm.intake.store import requeue
+def retry(
+    state: CliState,
+    event_id: str | None,
+    every: bool,
+    status: str | None,
+    since: datetime | None,
+) -> None:
+    """Requeue one dead (or waiting) event, or with --all --status dead [--since DATE] every
+    dead one (say, after an outage), so the workers take them again with fresh attempts."""
+    from smpm.intake.store import requeue, requeue_all
     from smpm.store import open_engine, utcnow
 
+    if every == (event_id is not None):
+        raise click.UsageError("name one EVENT_ID, or use --all --status dead")
+    if not every and (status or since):
+        raise click.UsageError("--status and --since go with --all")
+    if every and status is None:
+        raise click.UsageError("--all needs --status dead (or pending)")
     engine = open_engine(state.settings().database.url)
-    if not requeue(engine, event_id, utcnow()):
-        raise click.ClickException(f"no dead or pending event {event_id!r}; see `smpm events`")
-    click.echo(f"event {event_id} is pending again")
+    if event_id is not None:
+        if not requeue(engine, event_id, utcnow()):
+            raise click.ClickException(f"no dead or pending event {event_id!r}; see `smpm events`")
+        click.echo(f"event {event_id} is pending again")
+        return
+    assert status is not None
+    ids = requeue_all(engine, status, utcnow(), since)
+    after = f" received since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+    click.echo(f"{len(ids)} {status} event(s){after} pending again, with fresh attempts")

@@ -359,6 +359,26 @@ def requeue(engine: Engine, event_id: str, now: datetime) -> bool:
     return result.rowcount == 1
 
 
+def requeue_all(
+    engine: Engine, status: str, now: datetime, since: datetime | None = None
+) -> list[str]:
+    """`smpm events retry --all --status dead [--since DATE]`: every event in `status`
+    (received at or after `since`) is due again with fresh attempts; their ids."""
+    if status not in ("dead", "pending"):
+        raise ValueError(f"only dead or pending events are requeued, not {status!r}")
+    where = [intake.c.status == status]
+    if since is not None:
+        where.append(intake.c.received_at >= since)
+    statement = (
+        update(intake)
+        .where(*where)
+        .values(status="pending", attempts=0, next_attempt_at=now, finished_at=None)
+        .returning(intake.c.id)
+    )
+    with engine.begin() as conn:
+        return sorted(conn.execute(statement).scalars())
+
+
 def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(intake.c.status, func.count()).group_by(intake.c.status)).all()
