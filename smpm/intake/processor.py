@@ -8,7 +8,10 @@ new request, P4 for a request resolved with a workaround, P7 for a proposed solu
 Each worker thread has its own connector (a Remedy connector serialises its calls). The CMDB
 snapshot and the directory are shared and refreshed every `cache_seconds`, since events come in
 storms and the organisation changes slowly. Any failed action makes the whole event fail, so the
-worker retries it; the executor's keys make the retry write only what is still missing.
+worker retries it; the executor's keys make the retry write only what is still missing. The
+connectors are watched (`smpm.intake.watched`): a failed plan is raised from the ITSM outage one
+of its calls met, so the worker keeps the attempt and pauses, and no ITSM call starts once the
+worker's lease on the event is lost.
 """
 
 from __future__ import annotations
