@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from connector.servicenow_auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 from smpm.platforms import open_connector
 from smpm.settings import Settings, load_settings
+from tests.clocks import TestClock
 from tests.connector.conftest import Sleeps
 
 
@@ -98,6 +100,29 @@ def servicenow_live(
 
 
 PLATFORMS = ("remedy", "servicenow")
+
+
+@pytest.fixture(params=PLATFORMS)
+def platform(request: pytest.FixtureRequest) -> str:
+    """Each face of the sandbox in turn: a test taking `platform` runs on Remedy and ServiceNow."""
+    return str(request.param)
+
+
+def clocked_sandbox(start: datetime) -> tuple[Any, Any]:
+    """The fixtures `clock` (a TestClock at `start`) and a fresh demo sandbox of the test's own
+    that keeps the clock's time (its seed's relative dates count from it), for a module to bind
+    under the names its tests use: `clock, fresh = clocked_sandbox(START)`."""
+
+    @pytest.fixture
+    def clock() -> TestClock:
+        return TestClock(start)
+
+    @pytest.fixture
+    def sandbox(clock: TestClock) -> Iterator[Sandbox]:
+        with Sandbox.start(port=0, seed="demo", clock=clock.seconds) as running:
+            yield running
+
+    return clock, sandbox
 
 
 def seed_number(platform: str, n: int) -> str:

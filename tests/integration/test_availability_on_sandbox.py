@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +43,11 @@ from smpm import demo_reports
 from smpm.reports import report_now
 from smpm.runner import run_procedure
 from smpm.settings import Settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.clocks import TestClock
+from tests.integration.conftest import clocked_sandbox, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
+START = at("2026-10-01 00:00")  # the sandbox's clock, moved to each outage by the test
 NOW = at("2026-12-02 10:00")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 DB = "db-cluster-01"
@@ -70,33 +70,7 @@ SLAS = [
 ]
 
 
-@dataclass
-class Clock:
-    """The sandbox's clock (epoch seconds), moved by the test."""
-
-    now: float = at("2026-10-01 00:00").timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = at(text).timestamp()
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.start(port=0, seed="demo", clock=clock) as fresh:
-        yield fresh
+clock, sandbox = clocked_sandbox(START)
 
 
 @pytest.fixture
@@ -111,7 +85,7 @@ def settings(platform: str, sandbox: Sandbox, tmp_path: Path) -> Settings:
 
 
 def report_outage(
-    itsm: Connector, clock: Clock, when: str, service: str, ci: str | None = None, **fields: Any
+    itsm: Connector, clock: TestClock, when: str, service: str, ci: str | None = None, **fields: Any
 ) -> str:
     """Registered, not yet responded to (the response SLTs of the SLA review miss)."""
     clock.set(when)
@@ -120,13 +94,13 @@ def report_outage(
     )
 
 
-def restore(itsm: Connector, clock: Clock, when: str, number: str) -> None:
+def restore(itsm: Connector, clock: TestClock, when: str, number: str) -> None:
     clock.set(when)
     demo_reports.restore(itsm, number)
 
 
 def outage(
-    itsm: Connector, clock: Clock, span: str, service: str, ci: str | None = None, **fields: Any
+    itsm: Connector, clock: TestClock, span: str, service: str, ci: str | None = None, **fields: Any
 ) -> str:
     """An outage reported and restored within one day: span '2026-11-10 09:00-11:00'."""
     day, hours = span.split(" ")
@@ -153,7 +127,7 @@ def seeded_problem(itsm: Connector, summary: str) -> str:
     return str(found.id)
 
 
-def november(platform: str, sandbox: Sandbox, clock: Clock) -> dict[str, str]:
+def november(platform: str, sandbox: Sandbox, clock: TestClock) -> dict[str, str]:
     """The outages and links of the module docstring; returns their numbers by letter (P: the
     portal's problem, R: the seeded Recurring failovers)."""
     n: dict[str, str] = {}
@@ -218,7 +192,7 @@ def rows_of(folder: Path) -> dict[tuple[str, str], dict[str, str]]:
 
 
 def test_availability_tracking_links_outages_to_the_problem_of_their_root_cause(
-    platform: str, sandbox: Sandbox, clock: Clock, settings: Settings
+    platform: str, sandbox: Sandbox, clock: TestClock, settings: Settings
 ) -> None:
     """'ensures that the incident requests that have been caused by this problem during the
     past availability tracking period are linked to the problem investigation' (B by its CI, C
@@ -274,7 +248,7 @@ def on_another_node(settings: Settings, state: Path) -> Settings:
 
 
 def test_reruns_link_nothing_twice_and_register_each_problem_once(
-    platform: str, sandbox: Sandbox, clock: Clock, settings: Settings, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, settings: Settings, tmp_path: Path
 ) -> None:
     """A rerun writes nothing. Two later November outages, H without CI on the portal and I on
     db-cluster-01 of the warehouse, then a run on another node (a state store of its own): H
@@ -318,7 +292,7 @@ class LinksFail:
 
 
 def test_a_run_replayed_after_its_links_failed_registers_nothing_twice(
-    platform: str, sandbox: Sandbox, clock: Clock, settings: Settings
+    platform: str, sandbox: Sandbox, clock: TestClock, settings: Settings
 ) -> None:
     """The first run registers both new problems, then every link fails; the replay links the
     outages to those problems (found by CI and by details) and registers none again."""
@@ -344,7 +318,7 @@ def test_a_run_replayed_after_its_links_failed_registers_nothing_twice(
 
 
 def test_the_sla_review_reports_the_term_from_the_itsm(
-    platform: str, sandbox: Sandbox, clock: Clock, settings: Settings
+    platform: str, sandbox: Sandbox, clock: TestClock, settings: Settings
 ) -> None:
     """'determines the actual level at which the service(s) have been provided over the past
     term ... compares the actual service levels with the service level targets'."""

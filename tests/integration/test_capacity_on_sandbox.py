@@ -21,8 +21,9 @@ from smpm.intake.store import listing
 from smpm.reports import review
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
-from tests.integration.test_events_on_sandbox import START, TOKEN, Clock, post
+from tests.clocks import TestClock
+from tests.integration.conftest import open_for, platform_settings
+from tests.integration.test_events_on_sandbox import START, TOKEN, post
 
 pytestmark = pytest.mark.integration
 OVERVIEW = [
@@ -43,11 +44,6 @@ OVERVIEW = [
         "monitoring_job": "zabbix app cpu",
     },
 ]
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -72,7 +68,7 @@ def settings(platform: str, sandbox: Sandbox, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def service(settings: Settings) -> Iterator[Service]:
-    with running(settings, workers=0, clock=Clock()) as svc:
+    with running(settings, workers=0, clock=TestClock(START)) as svc:
         yield svc
 
 

@@ -24,9 +24,10 @@ from connector.filters import Field
 from connector.sandbox.server import Sandbox
 from smpm.intake.service import Service, running
 from smpm.intake.store import counts, listing
-from tests.integration.conftest import PLATFORMS, open_for
+from tests.clocks import TestClock
+from tests.integration.conftest import clocked_sandbox, open_for
 from tests.integration.test_events_on_sandbox import (
-    Clock,
+    START,
     crash_then_replay,
     event_requests,
     notes_on,
@@ -39,24 +40,11 @@ pytestmark = pytest.mark.integration
 UNKNOWN = "db-node-99"
 
 
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+clock, fresh = clocked_sandbox(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fresh(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.start(port=0, seed="demo", clock=clock.seconds) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def service(platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Service]:
+def service(platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock) -> Iterator[Service]:
     with running(settings_for(platform, fresh, tmp_path), workers=0, clock=clock) as svc:
         yield svc
 
@@ -134,7 +122,7 @@ def test_a_redelivered_event_for_a_missing_ci_writes_nothing(
 
 
 def test_an_event_for_a_missing_ci_replayed_after_a_crash_writes_nothing(
-    platform: str, service: Service, fresh: Sandbox, clock: Clock
+    platform: str, service: Service, fresh: Sandbox, clock: TestClock
 ) -> None:
     """Worked again after a crash: the request registered for it is found by its condition's
     key (it has no CI to be found by), so the second run writes nothing."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,8 @@ from smpm.intake.service import Service, running
 from smpm.intake.store import claim, counts, listing
 from smpm.intake.worker import Worker
 from smpm.settings import Settings, load_settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.clocks import TestClock
+from tests.integration.conftest import clocked_sandbox, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 TOKEN = "integration-token"
@@ -53,25 +53,6 @@ API = {"remedy": "/api/arsys", "servicenow": "/api/now"}
 
 # The events below happen at 2026-11-25 10:00-10:04 UTC; the clock starts just after.
 START = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    """A test's clock: fixed at `START` unless the test moves it."""
-
-    now: datetime = field(default=START)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def seconds(self) -> float:
-        """The same moment for the sandbox, which keeps time as a Unix timestamp."""
-        return self.now.timestamp()
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def settings_for(
@@ -103,19 +84,11 @@ def settings_for(
     return settings.model_copy(update={platform: face})
 
 
-@pytest.fixture
-def fresh(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.start(port=0, seed="demo", clock=clock.seconds) as sandbox:
-        yield sandbox
+clock, fresh = clocked_sandbox(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def service(platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Service]:
+def service(platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock) -> Iterator[Service]:
     with running(settings_for(platform, fresh, tmp_path), workers=0, clock=clock) as svc:
         yield svc
 
@@ -221,7 +194,7 @@ def test_an_event_storm_makes_exactly_the_requests_smpm_asks_for(
 
 
 def test_two_workers_decide_a_dependent_ci_after_its_upstream(
-    platform: str, service: Service, fresh: Sandbox, clock: Clock
+    platform: str, service: Service, fresh: Sandbox, clock: TestClock
 ) -> None:
     """P1: "caused by the failure of another CI: relate the event to its outage", also when
     two workers take the upstream event and the dependent one at the same moment; and two
@@ -270,7 +243,7 @@ def test_a_redelivered_event_is_processed_once(
 
 
 def test_itsm_down_during_a_burst_loses_nothing(
-    platform: str, service: Service, fresh: Sandbox, clock: Clock
+    platform: str, service: Service, fresh: Sandbox, clock: TestClock
 ) -> None:
     """Every event is accepted while the ITSM answers 503; the workers pause (the breaker's
     probe is answered 503 too) and the events keep their attempts; once the ITSM is back the
@@ -298,7 +271,7 @@ def test_itsm_down_during_a_burst_loses_nothing(
 
 
 def test_the_last_failure_leaves_a_dead_event_with_its_reason(
-    platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock
+    platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock
 ) -> None:
     """An error about the event itself (the ITSM refuses its create: 400) spends its attempts;
     after the last one the event is kept as dead with the platform's words."""
@@ -355,7 +328,7 @@ def change_of_mail_01(itsm: Connector, platform: str, by: str) -> str:
 
 @pytest.mark.parametrize("by", ["ci", "service"])
 def test_an_outage_in_the_window_of_one_of_sixty_one_approved_changes_is_planned(
-    platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock, by: str
+    platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock, by: str
 ) -> None:
     """'the operator checks if the event is the result of a planned change' and 'closes the
     event if ... the event represents a service degradation or outage that was planned'.
@@ -393,7 +366,7 @@ SAN_STORAGE = {
 
 
 def capacity_service(
-    platform: str, sandbox: Sandbox, tmp_path: Path, clock: Clock
+    platform: str, sandbox: Sandbox, tmp_path: Path, clock: TestClock
 ) -> AbstractContextManager[Service]:
     """The webhook service with san-array-01's storage in the capacity tracking overview, so
     Capacity Management P2 closes each warning P1 registers into a problem investigation."""
@@ -437,7 +410,7 @@ def problem_notes(platform: str, sandbox: Sandbox, problem: str) -> list[str]:
 
 
 def test_readings_after_their_warning_went_to_a_problem_are_noted_there(
-    platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock
+    platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock
 ) -> None:
     """'The operator also closes the event if it was not the first event that was generated for
     a current or future incident (i.e. when an incident request had already been registered for
@@ -475,7 +448,9 @@ def writes(sandbox: Sandbox) -> dict[str, int]:
     return {k: n for k, n in routes.items() if not k.startswith("GET ") and "/jwt/" not in k}
 
 
-def crash_then_replay(svc: Service, sandbox: Sandbox, clock: Clock) -> tuple[dict[str, int], str]:
+def crash_then_replay(
+    svc: Service, sandbox: Sandbox, clock: TestClock
+) -> tuple[dict[str, int], str]:
     """A worker takes the due event, does its work and dies before recording the outcome; once
     its lease has run out another worker takes the event again. Returns what the second run
     wrote to the ITSM and the outcome it recorded."""
@@ -489,7 +464,7 @@ def crash_then_replay(svc: Service, sandbox: Sandbox, clock: Clock) -> tuple[dic
 
 
 def test_a_first_outage_event_replayed_after_a_crash_writes_nothing(
-    platform: str, service: Service, fresh: Sandbox, clock: Clock
+    platform: str, service: Service, fresh: Sandbox, clock: TestClock
 ) -> None:
     """The request registered for the event is found on replay: no second request, and no
     'repeated' note either (it is the condition's first event); still counted as new."""
@@ -502,7 +477,7 @@ def test_a_first_outage_event_replayed_after_a_crash_writes_nothing(
 
 
 def test_capacity_readings_replayed_after_a_crash_write_nothing(
-    platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock
+    platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock
 ) -> None:
     """The first reading (P1 registers the warning, P2 closes it into a problem) and a repeat
     (P1 notes it on the problem), each worked twice: the second run writes nothing."""

@@ -27,7 +27,7 @@ from connector.testing import at
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import Settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.integration.conftest import open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 
@@ -88,11 +88,6 @@ REQUESTS = {
         ),
     ),
 }
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

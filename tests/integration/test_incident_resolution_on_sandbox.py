@@ -11,8 +11,6 @@ The sandbox runs on a fixed clock and every run decides as of that clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,8 @@ from connector.sandbox.server import DEMO_USER, Sandbox
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import Settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.clocks import TestClock
+from tests.integration.conftest import clocked_sandbox, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 NAME = "incident.resolution"
@@ -43,39 +42,10 @@ CI = "web-bank-02"
 # A workaround, as each platform records it: Remedy's status reason, ServiceNow's close code.
 WORKAROUND = {"remedy": "Temporary Corrective Action", "servicenow": "Workaround provided"}
 SYMPTOM = "software"  # the requests' category (a ServiceNow incident category value)
+START = datetime(2026, 5, 12, 9, 30, tzinfo=UTC)  # the sandbox's clock
 
 
-@dataclass
-class Clock:
-    """The sandbox's clock (epoch seconds), a fixed moment the test moves on by hand."""
-
-    now: float = datetime(2026, 5, 12, 9, 30, tzinfo=UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    @property
-    def moment(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
-
-    def advance(self, hours: float) -> None:
-        self.now += hours * 3600
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.start(port=0, seed="demo", clock=clock) as fresh:
-        yield fresh
+clock, sandbox = clocked_sandbox(START)
 
 
 @pytest.fixture
@@ -84,7 +54,7 @@ def settings(platform: str, sandbox: Sandbox, tmp_path: Path) -> Settings:
     return platform_settings(platform, sandbox, tmp_path, incident={"resolution": resolution})
 
 
-def run(settings: Settings, clock: Clock) -> RunReport:
+def run(settings: Settings, clock: TestClock) -> RunReport:
     return run_procedure(settings, NAME, now=clock.moment)
 
 
@@ -139,7 +109,7 @@ def problems_of(itsm: Connector, incident: str) -> list[str]:
     return sorted(r.target_id for r in itsm.find(Relation, where, within=RecordKind.INCIDENT))
 
 
-def recurring_workaround(itsm: Connector, platform: str, clock: Clock) -> str:
+def recurring_workaround(itsm: Connector, platform: str, clock: TestClock) -> str:
     """Two page timeouts on the CI, then a third resolved with a workaround an hour later."""
     for n in (1, 2):
         itsm.create(request(f"Banking page times out ({n})"))
@@ -159,7 +129,7 @@ CAPACITY = "[capacity] web-bank-02 / cpu: utilisation 93% exceeds threshold 85%"
 
 
 def test_a_capacity_problem_on_the_ci_is_not_informed_a_new_one_is(
-    platform: str, settings: Settings, sandbox: Sandbox, clock: Clock
+    platform: str, settings: Settings, sandbox: Sandbox, clock: TestClock
 ) -> None:
     """A capacity problem on the same CI is about another symptom: a problem investigation is
     registered for the recurring one, the request linked to it and its coordinator informed;
@@ -186,7 +156,7 @@ def test_a_capacity_problem_on_the_ci_is_not_informed_a_new_one_is(
 
 
 def test_the_related_problem_is_informed(
-    platform: str, settings: Settings, sandbox: Sandbox, clock: Clock
+    platform: str, settings: Settings, sandbox: Sandbox, clock: TestClock
 ) -> None:
     """An open problem investigation of the request's symptom on its CI is the one acting on it:
     the request is linked to it and its coordinator informed there; no problem is registered."""
@@ -208,7 +178,7 @@ def test_the_related_problem_is_informed(
 
 
 def test_a_request_already_linked_to_a_problem_is_not_relinked(
-    platform: str, settings: Settings, sandbox: Sandbox, clock: Clock
+    platform: str, settings: Settings, sandbox: Sandbox, clock: TestClock
 ) -> None:
     """A request a person linked to a problem investigation keeps that link: P4 writes nothing
     (on ServiceNow a second link would overwrite the incident's problem_id)."""

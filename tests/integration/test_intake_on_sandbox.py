@@ -28,7 +28,8 @@ from smpm.intake.auth import sign
 from smpm.intake.service import Service, listening, running
 from smpm.intake.store import counts, listing
 from smpm.settings import load_settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.clocks import TestClock
+from tests.integration.conftest import clocked_sandbox, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec-integration-0123456789"
@@ -36,31 +37,7 @@ TOKEN = "integration-token"
 START = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
 
 
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def seconds(self) -> float:
-        return self.now.timestamp()
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fresh(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.start(port=0, seed="demo", clock=clock.seconds) as sandbox:
-        yield sandbox
+clock, fresh = clocked_sandbox(START)
 
 
 @dataclass
@@ -77,7 +54,7 @@ class Served:
 
 
 @pytest.fixture
-def served(platform: str, fresh: Sandbox, tmp_path: Path, clock: Clock) -> Iterator[Served]:
+def served(platform: str, fresh: Sandbox, tmp_path: Path, clock: TestClock) -> Iterator[Served]:
     demo = load_settings(DEMO_SETTINGS)
     settings = platform_settings(
         platform,
@@ -174,7 +151,7 @@ def test_names_beside_the_refused_ones_are_accepted_and_decided(
 
 # -- item 6: a replayed capture cannot suppress a real event ---------------------------------------
 def test_a_capture_replayed_under_the_next_delivery_id_does_not_suppress_the_real_event(
-    platform: str, served: Served, fresh: Sandbox, clock: Clock
+    platform: str, served: Served, fresh: Sandbox, clock: TestClock
 ) -> None:
     """X-Smpm-Delivery is not signed. A capture of the sender's request (delivery zbx-1001),
     replayed within the signature's tolerance under the sender's next delivery id (zbx-1002),

@@ -6,8 +6,6 @@ depends on the day the tests run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,8 @@ from smpm.executor import RunReport
 from smpm.reports import list_reports
 from smpm.runner import run_procedure
 from smpm.settings import Settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.clocks import TestClock
+from tests.integration.conftest import PLATFORMS, clocked_sandbox, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 PACKET_LOSS = "Intermittent packet loss on core switches"  # the seed's problem, linked to
@@ -48,46 +47,17 @@ FIRMWARE = "Firmware upgrade on core-sw-02"  # this change, and to a request on 
 # ServiceNow's close_code (reference processes-rest.md, Change Management P6).
 SUCCESSFUL = {"remedy": "Successful", "servicenow": "successful"}
 FAILED = {"remedy": ("Backed Out", "Unsuccessful"), "servicenow": ("unsuccessful",)}
+START = datetime(2026, 5, 12, 9, 30, tzinfo=UTC)  # the sandbox's clock
 
 
-@dataclass
-class Clock:
-    """The sandbox's clock (epoch seconds), a fixed moment the test moves on by hand."""
-
-    now: float = datetime(2026, 5, 12, 9, 30, tzinfo=UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    @property
-    def moment(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
-
-    def advance(self, days: float) -> None:
-        self.now += days * 86400
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.start(port=0, seed="demo", clock=clock) as fresh:
-        yield fresh
+clock, sandbox = clocked_sandbox(START)
 
 
 def settings_for(platform: str, sandbox: Sandbox, tmp_path: Path, **overrides: Any) -> Settings:
     return platform_settings(platform, sandbox, tmp_path, **overrides)
 
 
-def run(settings: Settings, name: str, clock: Clock) -> RunReport:
+def run(settings: Settings, name: str, clock: TestClock) -> RunReport:
     """Run the procedure as of the sandbox's clock."""
     return run_procedure(settings, name, now=clock.moment)
 
@@ -119,7 +89,7 @@ def linked_to(itsm: Connector, problem: str) -> set[str]:
 
 # -- Problem Management P1 ------------------------------------------------------------------------
 def test_incident_request_review_registers_links_and_reruns_cleanly(
-    platform: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'registers a new problem investigation ... links the incident requests that were caused
     by the problem to it ... assigns the new problem investigation'; a rerun registers and
@@ -157,7 +127,7 @@ def test_incident_request_review_registers_links_and_reruns_cleanly(
 
 
 def test_a_new_request_alike_a_known_problem_s_is_linked_to_it(
-    platform: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'incident requests ... caused by a previously identified problem': the seed's failover
     problem has a request on db-cluster-01 linked; a new one there is linked to it too."""
@@ -197,7 +167,7 @@ def notes_on(itsm: Connector, problem: ProblemInvestigation) -> list[WorkNote]:
 
 
 def test_problem_closure_closes_when_nothing_recurred(
-    platform: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'If the implementation appears to have solved the problem, the problem coordinator closes
     it': the change ended successfully, nothing alike since, the window passed; a replay (the
@@ -232,7 +202,7 @@ def failed_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("platform", "status_reason"), failed_cases())
 def test_problem_closure_reopens_when_the_change_failed(
-    platform: str, status_reason: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, status_reason: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'if the change was not implemented ... the problem coordinator ... reassigns the problem
     investigation': a change completed but backed out or unsuccessful never closes the problem
@@ -259,7 +229,7 @@ def test_problem_closure_reopens_when_the_change_failed(
 
 
 def test_problem_closure_waits_for_the_change_s_outcome(
-    platform: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'After a change has been implemented': a change completed without saying how it ended
     (ServiceNow's Review state before its close code; Remedy without a Status Reason) is waited
@@ -274,7 +244,7 @@ def test_problem_closure_waits_for_the_change_s_outcome(
 
 
 def test_problem_closure_reopens_when_the_incident_recurred(
-    platform: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'if the implementation did not fix the problem, the problem coordinator ... reassigns the
     problem investigation': a request on core-sw-02 after the change reopens it, the work note
@@ -356,7 +326,7 @@ LIKE = [
 def test_without_linked_requests_a_recurrence_is_a_request_like_the_problem(
     platform: str,
     sandbox: Sandbox,
-    clock: Clock,
+    clock: TestClock,
     tmp_path: Path,
     problem_ci: str | None,
     since: tuple[str, str | None, str],
@@ -380,7 +350,7 @@ def test_without_linked_requests_a_recurrence_is_a_request_like_the_problem(
 
 
 def test_a_change_the_problem_was_caused_by_is_not_its_solution(
-    sandbox: Sandbox, clock: Clock, tmp_path: Path
+    sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """Remedy: a problem investigation associated with a change as "Caused By" (the change
     brought the problem) is not closed when that change completes successfully. (ServiceNow's
@@ -431,7 +401,7 @@ OVERVIEW = [
 
 
 def test_capacity_tracking_registers_one_problem_per_violated_level(
-    platform: str, sandbox: Sandbox, clock: Clock, tmp_path: Path
+    platform: str, sandbox: Sandbox, clock: TestClock, tmp_path: Path
 ) -> None:
     """'registers a new problem investigation for every threshold violation for which a problem
     investigation has not yet been registered'; the rerun registers none; the overview is

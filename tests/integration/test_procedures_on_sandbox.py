@@ -21,7 +21,7 @@ from smpm.executor import Executor
 from smpm.runner import run_procedure
 from smpm.settings import Settings
 from smpm.store import open_engine, utcnow
-from tests.integration.conftest import PLATFORMS, open_for, seed_number
+from tests.integration.conftest import open_for, seed_number
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,6 @@ ROUTED = {
     10: "Database Administration",  # Data Warehouse nightly load
     14: "Messaging",  # Email delivery delays
 }
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

@@ -63,9 +63,10 @@ from connector.testing import matches
 from mappings.loader import PlatformMapping
 from smpm.intake.service import running
 from smpm.intake.store import counts
+from tests.clocks import TestClock
 from tests.connector.conftest import Sleeps
 from tests.integration.conftest import seed_number, servicenow_for
-from tests.integration.test_events_on_sandbox import Clock as EventClock
+from tests.integration.test_events_on_sandbox import START as EVENTS_START
 from tests.integration.test_events_on_sandbox import event_requests
 from tests.integration.test_events_on_sandbox import post as post_event
 from tests.integration.test_events_on_sandbox import settings_for as event_settings
@@ -896,7 +897,7 @@ def test_events_whose_type_holds_wildcard_characters_are_processed(
 ) -> None:
     """An outage event of such a type makes one incident request; its repeat is noted on that
     request (found by `[<type>]` at the start of its summary), nothing ends dead."""
-    clock = EventClock()
+    clock = TestClock(EVENTS_START)
     with Sandbox.start(port=0, seed="demo", clock=clock.seconds) as sandbox:
         settings = event_settings("servicenow", sandbox, tmp_path)
         with running(settings, workers=0, clock=clock) as service:

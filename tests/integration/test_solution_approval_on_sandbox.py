@@ -10,7 +10,6 @@ kb_knowledge keeps no assignee, so the article stays with its ownership group an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from connector.testing import at
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import Settings
-from tests.integration.conftest import PLATFORMS, open_for, platform_settings
+from tests.integration.conftest import clocked_sandbox, open_for, platform_settings
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +31,8 @@ TITLE = "Failing back db-cluster-01 after an unplanned failover"
 GROUP, COORDINATOR = "Database Administration", "Dana"
 
 
-@pytest.fixture(params=PLATFORMS)
-def platform(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def fresh() -> Iterator[Sandbox]:
-    """A sandbox of its own on a fixed clock: these tests change the seeded article."""
-    with Sandbox.start(port=0, seed="demo", clock=NOW.timestamp) as running:
-        yield running
+# A sandbox of its own on a fixed clock: these tests change the seeded article.
+clock, fresh = clocked_sandbox(NOW)
 
 
 @pytest.fixture
