@@ -30,18 +30,12 @@ from smpm.schedule.periods import due_fire_times, schedule_periods
 from smpm.schedule.runner import JobRunner, RunResult, ScheduledJob, execute
 from smpm.settings import Settings, load_settings
 from smpm.store import open_engine
+from tests.clocks import TestClock
 from tests.postgres import BACKENDS, database_url
 
 FIRST_SEEN = at("2026-11-25 10:02")
 EVERY_5 = crontab_trigger("*/5 * * * *", UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = TestClock  # the name test_schedule_service imports
 
 
 @dataclass
@@ -90,7 +84,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def runner_for(
     settings: Settings, engine: Engine, execute: Any, owner: str = "a", now: datetime = FIRST_SEEN
 ) -> JobRunner:
-    runner = JobRunner(settings, engine, owner=owner, clock=Clock(now), execute=execute)
+    runner = JobRunner(settings, engine, owner=owner, clock=TestClock(now), execute=execute)
     runner.activate(now)
     return runner
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from random import Random
 
 from sqlalchemy import Engine
@@ -25,6 +24,7 @@ from smpm.intake.store import (
     requeue,
 )
 from smpm.intake.worker import Deferred, Worker
+from tests.clocks import TestClock
 from tests.smpm.intake.conftest import ON_BOTH_STORES, event_body
 
 pytestmark = ON_BOTH_STORES
@@ -32,12 +32,14 @@ pytestmark = ON_BOTH_STORES
 CONFIG = IntakeSection(max_attempts=3, backoff_seconds=2, max_backoff_seconds=60, lease_seconds=30)
 
 
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: at("2026-11-25 10:00"))
+START = at("2026-11-25 10:00")
 
-    def __call__(self) -> datetime:
-        return self.now
+
+class Clock(TestClock):
+    """A TestClock at START (test_worker_leases and test_worker_outage start theirs here too)."""
+
+    def __init__(self) -> None:
+        super().__init__(START)
 
 
 def store_events(engine: Engine, clock: Clock, n: int, nodes: int = 1) -> list[str]:
