@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +30,25 @@ def recorded_text(platform: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def remedy_mapping() -> PlatformMapping:
     return load_platform_mapping("remedy")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the fixed-date runs of `tests/test_dates.py` that were selected, in the background,
+    while the rest of the suite runs."""
+    from tests import test_dates  # here: only sessions that collect it start its runs
+
+    names = [
+        item.callspec.params["name"]
+        for item in session.items
+        if getattr(item, "originalname", None)
+        == "test_the_time_sensitive_tests_pass_at_a_fixed_date"
+    ]
+    if names:
+        basetemp = session.config._tmp_path_factory.mktemp("fixed-dates")  # type: ignore[attr-defined]
+        test_dates.start(names, basetemp)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    module = sys.modules.get("tests.test_dates")
+    if module is not None:
+        module.stop()

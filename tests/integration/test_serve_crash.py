@@ -23,7 +23,7 @@ from smpm.intake.store import listing
 from smpm.store import open_engine
 from tests.integration.conftest import remedy_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeless]
 TOKEN = "crash-test-token"
 EVENTS = 120
 

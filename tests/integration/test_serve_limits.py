@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeless]
 TOKEN = "limits-test-token"
 PACE = 0.2  # a slow client sends its next byte after this long without an answer
 

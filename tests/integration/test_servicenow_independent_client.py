@@ -26,7 +26,7 @@ from mappings.loader import PlatformMapping
 from tests.integration.conftest import servicenow_for
 
 pysnc = pytest.importorskip("pysnc")
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeless]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from tests.integration.conftest import PLATFORMS, open_for
 from tests.integration.served import health, metric, post_event, serving, wait_for, write_config
 from tests.postgres import BACKENDS, database_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeless]
 API = {"remedy": "/api/arsys", "servicenow": "/api/now"}
 CIS = ("san-array-01", "san-array-02", "core-sw-01")
 # Per CI, in order: four conditions, two of them repeated.

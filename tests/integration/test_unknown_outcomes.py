@@ -40,7 +40,7 @@ from smpm.store import audit, idempotency, open_engine
 from tests.integration.conftest import PLATFORMS, remedy_for, servicenow_for
 from tests.postgres import BACKENDS, database_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeless]
 
 PROCEDURE = "event.handling"
 REASON = Reason(process="Event Management", procedure="P1 Event Handling", rule="new condition")

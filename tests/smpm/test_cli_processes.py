@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.timeless
+
 
 def closed_port() -> int:
     with socket.socket() as probe:

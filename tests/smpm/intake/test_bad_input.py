@@ -21,6 +21,8 @@ from smpm.intake.auth import sign
 from tests.smpm.intake.conftest import NOW, ON_BOTH_STORES, SECRET, TOKEN, event_body, stored
 from tests.smpm.intake.served import serving
 
+pytestmark = pytest.mark.timeless
+
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"remedy-hook:pa55").decode()}
 

@@ -25,6 +25,8 @@ from smpm.intake.writer import GroupWriter, refused_rows
 from tests.smpm.intake.conftest import ON_BOTH_STORES, TOKEN, event_body, stored
 from tests.smpm.intake.served import serving
 
+pytestmark = pytest.mark.timeless
+
 NOW = at("2026-11-25 10:00")
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 

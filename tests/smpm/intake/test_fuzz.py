@@ -22,7 +22,7 @@ from smpm.intake.auth import sign
 from tests.smpm.intake.conftest import NOW, ON_BOTH_STORES, SECRET, TOKEN, event_body, stored
 from tests.smpm.intake.served import serving
 
-pytestmark = ON_BOTH_STORES
+pytestmark = [ON_BOTH_STORES, pytest.mark.timeless]
 ANSWERS = {202, 400, 401, 413, 422}
 FUZZ = settings(
     max_examples=150,

@@ -31,6 +31,8 @@ from smpm.store import utcnow
 from tests.smpm.intake.conftest import HOOKS, NOW, SECRET, TOKEN, event_body, stored
 from tests.smpm.intake.served import raw_request, serving, status_of
 
+pytestmark = pytest.mark.timeless
+
 DECLARED = 500_000  # a body the sender announces and never sends
 
 
