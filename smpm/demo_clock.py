@@ -4,7 +4,7 @@ Every part of the demo (the sandbox ITSM, the procedures' `now`, the webhook ser
 signatures of the events it posts, the executor's audit times, the reports) reads this one
 clock. It starts at `start` and runs on at the pace of the machine's monotonic clock, so the
 demo shows the same story whichever day it is run; `smpm demo --at` starts it elsewhere (the
-tests run the story at month and year ends, across a DST change and on 29 February). The
+tests run the story at a year end, at the end of a leap February and across a DST change). The
 history part moves it back to register past outages at their own times and then returns it to
 the story's present.
 """
