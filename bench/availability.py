@@ -43,13 +43,13 @@ from connector.codec import KindCodec
 from connector.entities import RecordKind
 from connector.qualification import render
 from connector.remedy import entry_url, format_ar_date, values_param
-from connector.sandbox.generate import generate_incidents
-from connector.sandbox.seed import DEMO_SEED, parse_seed
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from procedures.availability import tracking as p2
 from procedures.availability.outages import outage_filter
 from procedures.availability.overview import overview
 from procedures.registry import Context
+from sandbox.generate import generate_incidents
+from sandbox.seed import DEMO_SEED, parse_seed
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.executor import RunReport
 from smpm.report_html import render_html
 from smpm.reports import render_csv

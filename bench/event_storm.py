@@ -28,7 +28,7 @@ from bench.storm_scenario import SOURCE, Storm, build, storm_seed
 from bench.support import connector, sandbox_process, say
 from connector.entities import IncidentRequest
 from connector.filters import Field
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.intake.auth import sign
 
 WORKERS = int(os.environ.get("SMPM_BENCH_STORM_WORKERS", "4"))

@@ -26,7 +26,7 @@ from bench.support import (
 from connector.codec import KindCodec
 from connector.entities import IncidentRequest, RecordKind
 from connector.remedy import entry_url, format_ar_date, values_param
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER
+from sandbox.server import DEMO_PASSWORD, DEMO_USER
 
 ROWS = 20_000
 BIG = 200_000

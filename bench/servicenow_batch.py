@@ -25,8 +25,8 @@ from bench.servicenow_support import connector, prepare_database, reset_stats, r
 from bench.support import sandbox_process, say
 from connector.entities import IncidentRequest, RecordKind, WorkNote
 from connector.enums import IncidentStatus
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER
 from connector.servicenow import RecordUpdate, ServiceNowConnector
+from sandbox.server import DEMO_PASSWORD, DEMO_USER
 
 INCIDENTS = 4_000
 PER_SIDE = 1_000  # incidents per side: one update and one work note each

@@ -24,7 +24,7 @@ import requests
 from bench.servicenow_support import connector, prepare_database
 from bench.support import Timing, peak_memory, print_listing, sandbox_process, say
 from connector.entities import IncidentRequest
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER
+from sandbox.server import DEMO_PASSWORD, DEMO_USER
 
 ROWS = 20_000
 BIG = 200_000

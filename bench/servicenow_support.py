@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
 from connector.servicenow_auth import ServiceNowCredentials
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 
 
 def prepare_database(path: Path, incidents: int, *, open_ratio: float = 0.3) -> list[str]:

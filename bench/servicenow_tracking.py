@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.servicenow_support import routes, set_latency
 from bench.support import sandbox_process, say
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import load_settings

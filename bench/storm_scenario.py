@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.sandbox.seed import Seed, load_seed
+from sandbox.seed import load_seed
+from sandbox.seed_format import Seed
 
 SOURCE = "storm"
 SWITCHES, HOSTS_PER_SWITCH, APPS_PER_HOST, DATABASES = 10, 4, 6, 10

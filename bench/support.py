@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 
 
 def prepare_database(path: Path, incidents: int, *, open_ratio: float = 0.3) -> None:

@@ -24,7 +24,7 @@ import requests
 from bench.support import api_calls, connector, sandbox_process, say
 from connector.entities import MeasurementStatus, ServiceTarget
 from connector.filters import Field
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import load_settings

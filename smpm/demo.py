@@ -39,8 +39,8 @@ from connector.enums import (
 )
 from connector.filters import Field
 from connector.remedy import RemedyConnector
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.audit_log import audit_rows
 from smpm.demo_clock import DEFAULT_START, DemoClock
 from smpm.demo_events import events_tour

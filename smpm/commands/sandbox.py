@@ -61,9 +61,9 @@ def sandbox(
     smpm uses, on SQLite; over HTTPS with --tls-cert and --tls-key.
 
     Log in as Allen / password (or Demo / demo). Faults and latency can be changed at runtime
-    under /__sandbox/ (see connector/sandbox/README.md). Stop with Ctrl-C.
+    under /__sandbox/ (see sandbox/README.md). Stop with Ctrl-C.
     """
-    from connector.sandbox.server import Sandbox, serve
+    from sandbox.server import Sandbox, serve
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")

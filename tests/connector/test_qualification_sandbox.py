@@ -19,7 +19,7 @@ from connector.enums import Impact, IncidentStatus, ReportedSource, ServiceType,
 from connector.filters import Field
 from connector.qualification import render
 from connector.remedy import RemedyConnector
-from connector.sandbox.server import DEMO_USER, Sandbox
+from sandbox.server import DEMO_USER, Sandbox
 from tests.integration.conftest import remedy_for
 
 pytestmark = pytest.mark.integration

@@ -15,10 +15,10 @@ from connector.base import Connector
 from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
 from connector.servicenow_auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.platforms import open_connector
 from smpm.settings import Settings, load_settings
 from tests.clocks import TestClock

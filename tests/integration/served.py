@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER
+from sandbox.server import DEMO_PASSWORD, DEMO_USER
 
 TOKEN = "served-test-token"
 

@@ -35,10 +35,10 @@ from connector.entities import ProblemInvestigation, RecordKind, Relation
 from connector.enums import Impact, IncidentStatus, ProblemStatus, RelationType, Urgency
 from connector.errors import Unavailable
 from connector.filters import Field
-from connector.sandbox.server import Sandbox
 from connector.testing import at
 from procedures.availability.tracking import NAME as TRACKING
 from procedures.slm.sla_review import NAME as SLA_REVIEW
+from sandbox.server import Sandbox
 from smpm import demo_reports
 from smpm.reports import report_now
 from smpm.runner import run_procedure

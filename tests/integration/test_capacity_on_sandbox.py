@@ -13,8 +13,8 @@ import pytest
 from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, Relation
 from connector.enums import IncidentStatus, ProblemStatus, ServiceType
 from connector.filters import Field
-from connector.sandbox.server import Sandbox
 from procedures.event.review import EVENT_REVIEW
+from sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.service import Service, running
 from smpm.intake.store import listing

@@ -21,7 +21,7 @@ import pytest
 from connector.entities import ConfigurationItem, IncidentRequest
 from connector.enums import ServiceType
 from connector.filters import Field
-from connector.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from smpm.intake.service import Service, running
 from smpm.intake.store import counts, listing
 from tests.clocks import TestClock

@@ -37,7 +37,7 @@ from connector.enums import (
     Urgency,
 )
 from connector.filters import Field
-from connector.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.service import Service, running
 from smpm.intake.store import claim, counts, listing

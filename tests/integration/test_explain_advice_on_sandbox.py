@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.sandbox.server import DEMO_PASSWORD, Sandbox
 from procedures.catalog import PROCEDURES
+from sandbox.server import DEMO_PASSWORD, Sandbox
 from smpm.cli import main
 from tests.integration.test_procedures_on_sandbox import config_file
 from tests.smpm.test_explain_advice import advised

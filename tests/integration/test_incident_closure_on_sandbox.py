@@ -21,9 +21,10 @@ import pytest
 from connector.entities import IncidentRequest, RecordKind, WorkNote
 from connector.enums import IncidentStatus
 from connector.filters import Field
-from connector.sandbox.seed import Incident, Note, Seed, load_seed
-from connector.sandbox.server import Sandbox
 from connector.testing import at
+from sandbox.seed import load_seed
+from sandbox.seed_format import Incident, Note, Seed
+from sandbox.server import Sandbox
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import Settings

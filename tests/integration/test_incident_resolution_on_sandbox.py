@@ -29,7 +29,7 @@ from connector.enums import (
     Urgency,
 )
 from connector.filters import Field
-from connector.sandbox.server import DEMO_USER, Sandbox
+from sandbox.server import DEMO_USER, Sandbox
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import Settings

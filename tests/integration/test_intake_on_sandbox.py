@@ -22,7 +22,7 @@ from connector.encoded_query import UnsupportedQuery, comparison
 from connector.entities import IncidentRequest
 from connector.enums import ReportedSource
 from connector.filters import Field, Op
-from connector.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.auth import sign
 from smpm.intake.service import Service, listening, running

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from connector.entities import IncidentRequest
-from connector.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.metrics import IntakeMetrics
 from smpm.intake.service import running

@@ -22,7 +22,7 @@ import requests
 
 from connector.entities import IncidentRequest
 from connector.filters import Field
-from connector.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from smpm.intake.store import counts, listing
 from smpm.store import open_engine
 from tests.integration.conftest import PLATFORMS, open_for

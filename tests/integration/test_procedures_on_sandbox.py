@@ -13,8 +13,8 @@ from connector.base import Connector
 from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind, WorkNote
 from connector.enums import Impact, IncidentStatus, ProblemStatus, Urgency
 from connector.filters import Field
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from procedures.plan import Action, ActionKind, Plan, Reason
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.cli import main
 from smpm.demo import DEMO_SETTINGS, demo_settings
 from smpm.executor import Executor

@@ -30,9 +30,9 @@ from connector.enums import (
 from connector.errors import FormNotFound, NotFound, RateLimited, Rejected, Unavailable
 from connector.filters import Field
 from connector.remedy import RemedyConnector
-from connector.sandbox.server import DEMO_USER, Sandbox
 from mappings.loader import PlatformMapping
 from procedures.plan import Action, ActionKind, Plan, Reason
+from sandbox.server import DEMO_USER, Sandbox
 from smpm.executor import Executor
 from smpm.store import open_engine
 from tests.connector.conftest import Sleeps

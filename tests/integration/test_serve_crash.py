@@ -18,7 +18,7 @@ import requests
 from connector.codec import load_platform_mapping
 from connector.entities import IncidentRequest
 from connector.filters import Field
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.intake.store import listing
 from smpm.store import open_engine
 from tests.integration.conftest import remedy_for

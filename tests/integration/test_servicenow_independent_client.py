@@ -20,9 +20,9 @@ import requests
 from connector.entities import IncidentRequest
 from connector.enums import Impact, Urgency
 from connector.errors import TLSError
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from connector.servicenow import ServiceNowConnector
 from mappings.loader import PlatformMapping
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from tests.integration.conftest import servicenow_for
 
 pysnc = pytest.importorskip("pysnc")

@@ -51,16 +51,16 @@ from connector.errors import (
     Unavailable,
 )
 from connector.filters import Comparison, Field, Filter, Like
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
-from connector.sandbox.servicenow.settings import (
-    READONLY_PASSWORD,
-    READONLY_USER,
-    ServiceNowSettings,
-)
 from connector.servicenow import RecordUpdate, ServiceNowConnector
 from connector.servicenow_auth import ServiceNowCredentials
 from connector.testing import matches
 from mappings.loader import PlatformMapping
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.servicenow.settings import (
+    READONLY_PASSWORD,
+    READONLY_USER,
+    ServiceNowSettings,
+)
 from smpm.intake.service import running
 from smpm.intake.store import counts
 from tests.clocks import TestClock

@@ -17,8 +17,8 @@ import pytest
 from connector.entities import KnowledgeArticle
 from connector.enums import ArticleStatus
 from connector.filters import Field
-from connector.sandbox.server import Sandbox
 from connector.testing import at
+from sandbox.server import Sandbox
 from smpm.executor import RunReport
 from smpm.runner import run_procedure
 from smpm.settings import Settings

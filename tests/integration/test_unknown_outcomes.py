@@ -33,8 +33,8 @@ from connector.entities import IncidentRequest, RecordKind
 from connector.enums import Impact, IncidentStatus, ReportedSource, ServiceType, Urgency
 from connector.errors import OutcomeUnknown
 from connector.filters import Field
-from connector.sandbox.server import DEMO_USER, Sandbox
 from procedures.plan import Action, ActionKind, Plan, Reason
+from sandbox.server import DEMO_USER, Sandbox
 from smpm.executor import Executor, idempotency_key
 from smpm.store import audit, idempotency, open_engine
 from tests.integration.conftest import PLATFORMS, remedy_for, servicenow_for

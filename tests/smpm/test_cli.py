@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from connector.sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
+from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.cli import main
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

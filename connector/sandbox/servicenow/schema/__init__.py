@@ -1,8 +1,0 @@
-"""The tables the ServiceNow face serves; `SCHEMA` resolves names, columns and classes."""
-
-from connector.sandbox.servicenow.schema import cmdb, other, task
-from connector.sandbox.servicenow.schema.model import Column, Schema, Table
-
-SCHEMA = Schema((*task.TABLES, *cmdb.TABLES, *other.TABLES))
-
-__all__ = ["SCHEMA", "Column", "Schema", "Table"]

@@ -1,0 +1,211 @@
+"""Change, task and release forms [reference 4.6].
+
+No full change record has been recorded, so `CHG:Infrastructure Change` carries the fields BMC's
+Change_Submit_Service and the demisto client name, plus those the Remedy mapping reads. `TMS:Task`
+carries the meaningful part of the recorded get_task.json (597 fields there, most of them
+workflow scratch fields). `RMS:Release` is minimal.
+"""
+
+from __future__ import annotations
+
+from sandbox.fields import (
+    FieldDef,
+    FieldType,
+    char,
+    chars,
+    date,
+    dates,
+    enum,
+    integer,
+    obj,
+)
+from sandbox.forms.model import create_form, join, regular
+from sandbox.forms.selections import (
+    CHANGE_STATUS,
+    CHANGE_TIMING,
+    CHANGE_TYPE,
+    IMPACT,
+    PRIORITY,
+    RELEASE_STATUS,
+    RISK_LEVEL,
+    TASK_STATUS,
+    URGENCY,
+)
+
+_SCHEDULE = (
+    "Requested Start Date",
+    "Requested End Date",
+    "Scheduled Start Date",
+    "Scheduled End Date",
+    "Actual Start Date",
+    "Actual End Date",
+)
+_CHANGE_TEXT = (
+    "Status Reason",
+    "Description",
+    "Detailed Description",
+    "Reason For Change",
+    "Business Justification",
+    "Company",
+    "Location Company",
+    "First Name",
+    "Last Name",
+    "Customer Login ID",
+    "Support Company",
+    "Support Organization",
+    "Support Group Name",
+    "Support Group ID",
+    "Assigned To",
+    "ASLOGID",
+    "ASCHG",
+    "ASGRP",
+    "ASORG",
+    "ASCPY",
+    "ServiceCI",
+    "ServiceCI_ReconID",
+    "Categorization Tier 1",
+    "Categorization Tier 2",
+    "Categorization Tier 3",
+    "Product Categorization Tier 1",
+    "Product Categorization Tier 2",
+    "Product Categorization Tier 3",
+    "Vendor Ticket Number",
+)
+
+CHANGE = regular(
+    "CHG:Infrastructure Change",
+    "chg_change",
+    (
+        char("Infrastructure Change ID", 1, readonly=True),
+        char("Submitter", 2),
+        date("Submit Date", 3, readonly=True),
+        char("Last Modified By", 5, readonly=True),
+        date("Last Modified Date", 6, readonly=True),
+        enum("Change Request Status", CHANGE_STATUS, 7),
+        obj("Status-History", 15),
+        char("InstanceId", 179, readonly=True),
+        *chars(*_CHANGE_TEXT),
+        enum("Change Type", CHANGE_TYPE),
+        enum("Change Timing", CHANGE_TIMING),
+        enum("Risk Level", RISK_LEVEL),
+        enum("Impact", IMPACT),
+        enum("Urgency", URGENCY),
+        FieldDef("Priority", FieldType.ENUM, selection=PRIORITY, readonly=True),
+        integer("Priority Weight", readonly=True),
+        *dates(*_SCHEDULE, "Completed Date", "Next Target Date"),
+        char("z1D Action"),
+    ),
+    key="Infrastructure Change ID",
+    indexes=("Submit Date", "Change Request Status", "Scheduled Start Date"),
+)
+CHANGE_INTERFACE = join(CHANGE, "CHG:ChangeInterface")
+
+CHANGE_CREATE = create_form(
+    "CHG:ChangeInterface_Create",
+    "chg_change_create",
+    (
+        *chars(*_CHANGE_TEXT, "z1D_Action", "Status"),
+        enum("Change Type", CHANGE_TYPE),
+        enum("Timing", CHANGE_TIMING),
+        enum("Risk Level", RISK_LEVEL),
+        enum("Impact", IMPACT),
+        enum("Urgency", URGENCY),
+        FieldDef("Priority", FieldType.ENUM, selection=PRIORITY, readonly=True),
+        *dates(*_SCHEDULE, "Request End Date", "Completed Date"),
+        char("Change_Entry_ID", readonly=True),
+        char("Infrastructure Change Id", readonly=True),
+        obj("Status History"),
+    ),
+)
+
+TASK = regular(
+    "TMS:Task",
+    "tms_task",
+    (
+        char("Task ID", 1, readonly=True),
+        char("Submitter", 2),
+        date("Create Date", 3, readonly=True),
+        char("Assigned To", 4),
+        char("Last Modified By", 5, readonly=True),
+        date("Modified Date", 6, readonly=True),
+        enum("Status", TASK_STATUS, 7),
+        char("Summary", 8),
+        obj("Status History", 15),
+        char("InstanceId", 179, readonly=True),
+        *chars(
+            "Notes",
+            "TaskName",
+            "RootRequestID",
+            "RootRequestName",
+            "RootRequestFormName",
+            "RootRequestInstanceID",
+            "RootRequestMode",
+            "Parent Type",
+            "ParentID",
+            "TaskType",
+            "Assignee Group",
+            "Assignee Group ID",
+            "Assignee",
+            "Assignee Id",
+            "Assignee Organization",
+            "Assignee Company",
+            "StatusReasonSelection",
+            "State",
+            "Location Company",
+            "Company",
+            "Organization",
+            "Department",
+            "First Name",
+            "Last Name",
+            "Requestor ID",
+            "Support Company",
+            "Support Organization",
+            "Support Group Name",
+            "Customer Person ID",
+            "Customer First Name",
+            "Customer Last Name",
+            "Customer Company",
+            "LookupKeyword",
+            "TicketType",
+        ),
+        integer("Sequence"),
+        enum("Priority", PRIORITY),
+        enum("Urgency", URGENCY),
+        *dates(
+            "Scheduled Start Date",
+            "Scheduled End Date",
+            "Actual Start Date",
+            "Actual End Date",
+            "Assign Time",
+            "Activate Time",
+            "Start Time",
+            "End Time",
+        ),
+    ),
+    key="Task ID",
+    indexes=("RootRequestID", "Create Date"),
+)
+
+RELEASE = regular(
+    "RMS:Release",
+    "rms_release",
+    (
+        char("Request ID", 1, readonly=True),
+        char("Submitter", 2),
+        date("Submit Date", 3, readonly=True),
+        char("Last Modified By", 5, readonly=True),
+        date("Last Modified Date", 6, readonly=True),
+        enum("Status", RELEASE_STATUS, 7),
+        obj("Status-History", 15),
+        char("Release ID", readonly=True),
+        *chars("Description", "Detailed Description", "Company", "ServiceCI", "ServiceCI_ReconID"),
+        enum("Impact", IMPACT),
+        enum("Urgency", URGENCY),
+        enum("Priority", PRIORITY),
+        *dates("Scheduled Start Date", "Scheduled End Date"),
+    ),
+    key="Request ID",
+    indexes=("Release ID",),
+)
+
+FORMS = (CHANGE, CHANGE_INTERFACE, CHANGE_CREATE, TASK, RELEASE)
