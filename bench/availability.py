@@ -41,8 +41,8 @@ import requests
 from bench.support import api_calls, connector, sandbox_process, say
 from connector.codec import KindCodec
 from connector.entities import RecordKind
-from connector.qualification import render
 from connector.remedy import entry_url, format_ar_date, values_param
+from connector.remedy.qualification import render
 from procedures.availability import tracking as p2
 from procedures.availability.outages import outage_filter
 from procedures.availability.overview import overview

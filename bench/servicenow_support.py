@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
-from connector.servicenow_auth import ServiceNowCredentials
+from connector.servicenow.auth import ServiceNowCredentials
 from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 
 

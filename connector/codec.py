@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -189,6 +189,18 @@ class KindCodec:
             return v
 
         return expr.translate(self.platform_field, value)
+
+
+class CodecSource(Protocol):
+    """What a platform's layouts read of their connector: its mapping and a codec per kind.
+
+    The layouts are typed against this, not against the connector class that builds them, so a
+    platform's modules import one way: the connector imports its layouts, never the reverse.
+    """
+
+    mapping: PlatformMapping
+
+    def codec(self, kind: RecordKind) -> KindCodec: ...
 
 
 class _UnknownLabel(ValueError):

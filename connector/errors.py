@@ -20,8 +20,8 @@
             └── TLSError             the server's certificate could not be verified
 
 Platform errors are translated in exactly one function per platform
-(`remedy_errors.translate_error`, and the ServiceNow one beside it). Messages quote the
-platform's own words and say what to check.
+(`translate_error` in `connector.remedy.errors` and in `connector.servicenow.errors`). Messages
+quote the platform's own words and say what to check.
 Messages never contain credentials or tokens: they are built from response bodies and URLs only.
 """
 

@@ -5,9 +5,10 @@ Procedures build expressions over SMPM field names with SMPM values::
     where = (Field("status") == IncidentStatus.NEW) & Field("assigned_group").is_null()
 
 A connector first translates names and values through its mapping (`Filter.translate`), then a
-renderer writes the platform's syntax (`connector.qualification` for Remedy,
-`connector.encoded_query` for ServiceNow). Renderers quote every value, so no value can change
-the shape of the query; wildcard searches are a `Like` mode, never a `%` inside a value.
+renderer writes the platform's syntax (`connector.remedy.qualification` for Remedy,
+`connector.servicenow.encoded_query` for ServiceNow). Renderers quote every value, so no value
+can change the shape of the query; wildcard searches are a `Like` mode, never a `%` inside a
+value.
 
 Invariants: expressions are immutable values; `And`/`Or` hold at least two parts; a `Like` value is
 the literal text to look for. Negation is two-valued, as `connector.testing` evaluates it: an

@@ -9,7 +9,7 @@ from connector.errors import ConfigurationError
 from connector.http import CallObserver
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
-from connector.servicenow_auth import ServiceNowCredentials
+from connector.servicenow.auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 from smpm.intake.metrics import observe_itsm_call
 from smpm.settings import Settings

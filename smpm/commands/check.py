@@ -11,9 +11,9 @@ from connector.errors import (
     Unavailable,
 )
 from connector.http import safe_url
-from connector.remedy_check import FormCheck, check_forms
+from connector.remedy.check import FormCheck, check_forms
 from connector.servicenow import ServiceNowConnector
-from connector.servicenow_check import ChoiceCheck, TableCheck, check_choices, check_tables
+from connector.servicenow.check import ChoiceCheck, TableCheck, check_choices, check_tables
 from smpm.commands import CliState, reports_errors
 from smpm.platforms import open_connector
 

@@ -13,8 +13,8 @@ left dead after its last attempt. Per field:
 - `node`, `ci`, `message_key`, a notification's `record`: the exact value `NULL` and a value
   starting with `javascript:` are refused. ServiceNow may read `NULL` as "empty" and would run
   `javascript:` as a script, so the encoded query renderer refuses both
-  (`connector.encoded_query`); the rule is the same on Remedy, so an event means one thing
-  whichever ITSM is behind the service;
+  (`connector.servicenow.encoded_query`); the rule is the same on Remedy, so an event means one
+  thing whichever ITSM is behind the service;
 - `source` begins the key built when `message_key` is absent: no `javascript:` there either;
 - every text: not blank once trimmed (leave an optional field out instead), no NUL character
   (PostgreSQL cannot store one);

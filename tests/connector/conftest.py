@@ -16,7 +16,7 @@ from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
-from connector.servicenow_auth import ServiceNowCredentials
+from connector.servicenow.auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 
 REMEDY_URL = "https://itsm.example.com:8443"

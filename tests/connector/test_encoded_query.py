@@ -9,14 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.encoded_query import (
-    NOTHING,
-    UnsupportedQuery,
-    encoded_query,
-    map_leaves,
-    render,
-    widen,
-)
 from connector.enums import IncidentStatus
 from connector.filters import (
     And,
@@ -30,6 +22,14 @@ from connector.filters import (
     Op,
     all_of,
     any_of,
+)
+from connector.servicenow.encoded_query import (
+    NOTHING,
+    UnsupportedQuery,
+    encoded_query,
+    map_leaves,
+    render,
+    widen,
 )
 
 F = Field

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from connector.enums import IncidentStatus
 from connector.filters import Field, Filter, LikeMode, all_of, any_of
-from connector.qualification import quote_field, quote_value, render
+from connector.remedy.qualification import quote_field, quote_value, render
 
 CASES = [
     ("equality", Field("Status") == "New", "'Status' = \"New\""),

@@ -17,8 +17,8 @@ from connector.codec import load_platform_mapping
 from connector.entities import IncidentRequest
 from connector.enums import Impact, IncidentStatus, ReportedSource, ServiceType, Urgency
 from connector.filters import Field
-from connector.qualification import render
 from connector.remedy import RemedyConnector
+from connector.remedy.qualification import render
 from sandbox.server import DEMO_USER, Sandbox
 from tests.integration.conftest import remedy_for
 

@@ -14,7 +14,7 @@ import responses
 
 from connector.errors import Unavailable
 from connector.servicenow import ServiceNowConnector
-from connector.servicenow_check import check_tables, tables_in_use
+from connector.servicenow.check import check_tables, tables_in_use
 from mappings.loader import PlatformMapping
 from tests.connector.conftest import FakeClock, Sleeps, sn_options
 from tests.connector.test_servicenow_records import TABLE

@@ -26,7 +26,7 @@ from connector.errors import (
     Unavailable,
 )
 from connector.servicenow import ServiceNowConnector
-from connector.servicenow_auth import ServiceNowCredentials
+from connector.servicenow.auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 from tests.connector.conftest import (
     SN_CLIENT_SECRET,

@@ -23,7 +23,7 @@ from connector.enums import (
     Urgency,
 )
 from connector.errors import ConfigurationError
-from connector.servicenow_values import format_sn_date
+from connector.servicenow.values import format_sn_date
 from mappings.loader import PlatformMapping
 
 WRITTEN_AS = [

@@ -15,9 +15,9 @@ from connector.entities import MeasurementStatus, RecordKind, ServiceTarget, Tar
 from connector.errors import InvalidResponse
 from connector.filters import And, Comparison, Field, Filter, In, IsNull, Not, Op, Or
 from connector.servicenow import ServiceNowConnector
-from connector.servicenow_layouts import translate_leaf
-from connector.servicenow_sla import SlaLayout
-from connector.servicenow_values import format_sn_date
+from connector.servicenow.layouts import translate_leaf
+from connector.servicenow.sla import SlaLayout
+from connector.servicenow.values import format_sn_date
 from mappings.loader import PlatformMapping
 from tests.connector.test_servicenow_records import listing, query
 
@@ -49,7 +49,7 @@ ROWS = [
 def test_status_is_derived_from_stage_breach_and_percentage(
     servicenow_mapping: PlatformMapping, stage: str, breached: str, percent: str, status: S
 ) -> None:
-    """The derivation table of servicenow_sla, with the default 50 % warning."""
+    """The derivation table of connector.servicenow.sla, with the default 50 % warning."""
     row = {"stage": stage, "has_breached": breached, "business_percentage": percent}
     assert layout(servicenow_mapping).status(row, "task_sla") is status
 

@@ -1,7 +1,7 @@
 """A name written to a ServiceNow reference that no record holds: a typed, final refusal.
 
 ServiceNow keeps an incident's CI as a reference to a cmdb_ci record [reference 1.3]; smpm
-looks the name up before writing (`connector.servicenow_refs`). A name no record holds is
+looks the name up before writing (`connector.servicenow.refs`). A name no record holds is
 `UnknownReference` (a `Rejected`, so final), naming the SMPM field, the table, the column and
 the value, so a procedure can tell a CI missing from the CMDB from any other refusal, and a
 mapping mistake elsewhere is still a loud error rather than a reference silently dropped.

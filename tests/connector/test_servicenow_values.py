@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from connector.errors import InvalidResponse
-from connector.servicenow_values import (
+from connector.servicenow.values import (
     duration_seconds,
     flat_value,
     flatten_record,

@@ -16,7 +16,7 @@ from connector.codec import load_platform_mapping
 from connector.http import HttpOptions
 from connector.remedy import RemedyConnector, RemedyOptions
 from connector.servicenow import ServiceNowConnector, ServiceNowOptions
-from connector.servicenow_auth import ServiceNowCredentials
+from connector.servicenow.auth import ServiceNowCredentials
 from mappings.loader import PlatformMapping
 from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.platforms import open_connector

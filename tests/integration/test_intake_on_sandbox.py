@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.encoded_query import UnsupportedQuery, comparison
 from connector.entities import IncidentRequest
 from connector.enums import ReportedSource
 from connector.filters import Field, Op
+from connector.servicenow.encoded_query import UnsupportedQuery, comparison
 from sandbox.server import Sandbox
 from smpm.demo import DEMO_SETTINGS
 from smpm.intake.auth import sign

@@ -37,7 +37,7 @@ def calls(registry: CollectorRegistry, **labels: str) -> float:
 
 
 def answered(sandbox: Sandbox) -> int:
-    """Requests the sandbox answered, but Remedy's logout: connector.remedy_auth sends it on
+    """Requests the sandbox answered, but Remedy's logout: connector.remedy.auth sends it on
     the bare session at close, outside connector.http.send and so outside the observer."""
     routes = sandbox.stats()["by_route"]
     return sum(n for route, n in routes.items() if "/api/jwt/logout" not in route)

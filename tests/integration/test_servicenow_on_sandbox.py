@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from connector.codec import load_platform_mapping
-from connector.encoded_query import map_leaves
 from connector.entities import (
     IncidentRequest,
     KnowledgeArticle,
@@ -52,7 +51,8 @@ from connector.errors import (
 )
 from connector.filters import Comparison, Field, Filter, Like
 from connector.servicenow import RecordUpdate, ServiceNowConnector
-from connector.servicenow_auth import ServiceNowCredentials
+from connector.servicenow.auth import ServiceNowCredentials
+from connector.servicenow.encoded_query import map_leaves
 from connector.testing import matches
 from mappings.loader import PlatformMapping
 from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
@@ -541,7 +541,7 @@ def test_journal_entries_hidden_by_their_acl_read_as_no_notes(
     readonly: ServiceNowConnector,
 ) -> None:
     """sys_journal_field answers the restricted user 200 [] (its own read ACL [2.9]): the notes
-    read as none, not as an error. Consequence documented in connector/servicenow_layouts.py: a
+    read as none, not as an error. Consequence documented in connector/servicenow/layouts.py: a
     replayed note cannot be seen, so it may be written twice; give the integration user read
     access to sys_journal_field."""
     where = Field("parent_id") == seed_number("servicenow", 4)

@@ -5,7 +5,7 @@ name/value headers and a base64 body; the answer lists `serviced_requests` (each
 status code and base64 body) and `unserviced_requests` (ids the instance had no time or room
 for, re-sent up to three times as PySNC does). `batch_request_id` is echoed as a string.
 Each item's answer is turned back into a `requests.Response`, so the one error translation of
-`servicenow_errors` applies to it unchanged.
+`connector.servicenow.errors` applies to it unchanged.
 """
 
 from __future__ import annotations
@@ -13,21 +13,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 from requests.structures import CaseInsensitiveDict
 
 from connector.base import BatchWrite
+from connector.codec import KindCodec
 from connector.entities import Entity, RecordKind, WorkNote
 from connector.errors import ConfigurationError, ConnectorError, InvalidResponse, Unavailable
-from connector.servicenow_errors import is_failure, translate_error
-from connector.servicenow_layouts import NoteLayout, Write
-
-if TYPE_CHECKING:
-    from connector.servicenow import ServiceNowConnector
+from connector.servicenow.errors import is_failure, translate_error
+from connector.servicenow.layouts import LayoutHost, NoteLayout, Write
 
 BATCH_PATH = "/api/now/v1/batch"  # only a versioned URL is documented [1.8]
 RESENDS = 3  # unserviced requests are sent again up to three times (PySNC)
@@ -111,10 +109,39 @@ def item_response(entry: Mapping[str, Any], base_url: str, where: str) -> reques
     return response
 
 
+class BatchOptions(Protocol):
+    """The one option the runner reads: how many writes go in one batch request."""
+
+    @property
+    def batch_size(self) -> int: ...
+
+
+class BatchHost(LayoutHost, Protocol):
+    """What the batch runner uses of `ServiceNowConnector` beside the layouts' part: its
+    batch size, how it prepares a write, and its calls; typed so, this module need not import
+    the connector."""
+
+    base_url: str
+    batch_ids: Iterator[int]
+
+    @property
+    def options(self) -> BatchOptions: ...
+
+    def prepare_write(
+        self, model: type[Entity], record: Entity | str, changes: Mapping[str, Any]
+    ) -> Write: ...
+
+    def table(self, codec: KindCodec) -> str: ...
+
+    def call(self, method: str, url: str, doing: str, **kwargs: Any) -> requests.Response: ...
+
+    def json(self, response: requests.Response, doing: str) -> Any: ...
+
+
 class BatchRunner:
     """`ServiceNowConnector.apply_batch`: prepare every write, then send them in chunks."""
 
-    def __init__(self, connector: ServiceNowConnector) -> None:
+    def __init__(self, connector: BatchHost) -> None:
         self.connector = connector
 
     def apply(self, writes: Sequence[BatchWrite]) -> list[Exception | None]:

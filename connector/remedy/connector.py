@@ -2,7 +2,7 @@
 
 Follows `../shared/reference/remedy-rest-api.md` (section numbers in brackets):
 - AR-JWT login, renewal before the hour is up, one re-login on 401, logout on close
-  (`connector.remedy_auth`) [1]. Calls are serialised per connector: one AR user in two sessions
+  (`connector.remedy.auth`) [1]. Calls are serialised per connector: one AR user in two sessions
   at once can get error 9093 [1.5].
 - Lists page with explicit offset/limit and stop when `_links.next` is absent [2.3, 2.13]. The next
   link decides *whether* to go on; the request itself is rebuilt against the configured base URL,
@@ -36,10 +36,10 @@ from connector.errors import (
 )
 from connector.filters import Field, Filter, require
 from connector.http import HttpOptions, safe_url
-from connector.qualification import render
-from connector.remedy_auth import RemedyAuth, RemedyCredentials
-from connector.remedy_errors import body_excerpt, translate_error
-from connector.remedy_layouts import NoteLayout, RelationLayout
+from connector.remedy.auth import RemedyAuth, RemedyCredentials
+from connector.remedy.errors import body_excerpt, translate_error
+from connector.remedy.layouts import NoteLayout, RelationLayout
+from connector.remedy.qualification import render
 from connector.rest import RestConnector, need_within
 from mappings.loader import PlatformMapping
 

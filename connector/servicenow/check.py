@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from connector.errors import ConnectorError, RetryableError
 from connector.filters import Field, In
-from connector.servicenow import ServiceNowConnector
-from connector.servicenow_sla import BREACHED, PERCENT, STAGE
+from connector.servicenow.connector import ServiceNowConnector
+from connector.servicenow.sla import BREACHED, PERCENT, STAGE
 from mappings.loader import KindMapping, PlatformMapping
 
 MAX_DEPTH = 12  # task > incident is 2; cmdb > cmdb_ci > ... > cmdb_ci_linux_server is about 6
@@ -26,7 +26,8 @@ MAX_DEPTH = 12  # task > incident is 2; cmdb > cmdb_ci > ... > cmdb_ci_linux_ser
 
 @dataclass
 class TableCheck:
-    """One table's verdict; `form` (the table) matches remedy_check.FormCheck for the CLI."""
+    """One table's verdict; `form` (the table) matches `connector.remedy.check.FormCheck` for
+    the CLI."""
 
     form: str
     purpose: str
@@ -58,7 +59,7 @@ def tables_in_use(mapping: PlatformMapping) -> dict[str, tuple[str, list[str]]]:
     for name, kind in mapping.kinds.items():  # the kinds' own tables first, for their purpose
         columns = [*kind.fields.values(), *kind.create_fields.values(), *kind.where]
         if name == "service_target":
-            columns += [STAGE, BREACHED, PERCENT]  # the derived status [servicenow_sla]
+            columns += [STAGE, BREACHED, PERCENT]  # the derived status [servicenow.sla]
         found.add(kind.form, f"{name} records", columns)
     for name, kind in mapping.kinds.items():
         _add_lookups(found, name, kind)

@@ -19,19 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from connector.codec import KindCodec
-from connector.encoded_query import EVERYTHING, NOTHING, UnsupportedQuery, map_leaves
+from connector.codec import CodecSource, KindCodec
 from connector.entities import RecordKind, Relation, WorkNote
 from connector.errors import ConfigurationError, InvalidResponse, Rejected
 from connector.filters import And, Comparison, Filter, In, IsNull, Op, all_of
+from connector.servicenow.encoded_query import EVERYTHING, NOTHING, UnsupportedQuery, map_leaves
+from connector.servicenow.refs import RecordSource, References
 from mappings.loader import ParentForm, RelationSource
 
-if TYPE_CHECKING:
-    from connector.servicenow import ServiceNowConnector
-
 JOURNAL_TABLE = "name"  # sys_journal_field's column naming the parent's table [2.9]
+
+
+class LayoutHost(CodecSource, RecordSource, Protocol):
+    """What the layouts use of `ServiceNowConnector`: its mapping and codecs, its reference
+    look-ups and its listing; typed so, this module need not import the connector."""
+
+    refs: References
 
 
 def translate_leaf(codec: KindCodec, leaf: Filter) -> Filter:
@@ -63,7 +68,7 @@ class Write:
 class NoteLayout:
     """Work notes of one parent kind: journal rows of its table, written through the parent."""
 
-    def __init__(self, connector: ServiceNowConnector, parent_kind: RecordKind) -> None:
+    def __init__(self, connector: LayoutHost, parent_kind: RecordKind) -> None:
         self.connector = connector
         self.codec = connector.codec(RecordKind.WORK_NOTE)
         parents = self.codec.spec.parents
@@ -154,7 +159,7 @@ class RelationLayout:
     """Relations from one source kind: a reference on the record, or rows of a relation table."""
 
     def __init__(
-        self, connector: ServiceNowConnector, source_kind: RecordKind, key: str | None = None
+        self, connector: LayoutHost, source_kind: RecordKind, key: str | None = None
     ) -> None:
         self.connector = connector
         self.mapping = connector.mapping
@@ -179,16 +184,14 @@ class RelationLayout:
             self.names["relation_type"] = self.source.type_field
 
     @classmethod
-    def writing(cls, connector: ServiceNowConnector, relation: Relation) -> RelationLayout:
+    def writing(cls, connector: LayoutHost, relation: Relation) -> RelationLayout:
         """The layout that keeps links from the relation's source kind to its target kind."""
         key = f"{relation.source_kind.value}.{relation.target_kind.value}"
         sources = connector.codec(RecordKind.RELATION).spec.sources
         return cls(connector, relation.source_kind, key if key in sources else None)
 
     @classmethod
-    def reading(
-        cls, connector: ServiceNowConnector, source_kind: RecordKind
-    ) -> list[RelationLayout]:
+    def reading(cls, connector: LayoutHost, source_kind: RecordKind) -> list[RelationLayout]:
         """Every layout that keeps links from `source_kind` records."""
         sources = connector.codec(RecordKind.RELATION).spec.sources
         keys = [k for k in sources if k.partition(".")[0] == source_kind.value]

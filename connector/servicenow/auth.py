@@ -24,11 +24,11 @@ from typing import Any, Literal
 import requests
 from pydantic import SecretStr
 
-from connector.encoded_query import encoded_query
 from connector.errors import AuthenticationFailed, ConfigurationError, InvalidResponse, Rejected
 from connector.filters import Field
 from connector.http import HttpOptions, safe_url, send
-from connector.servicenow_errors import translate_error
+from connector.servicenow.encoded_query import encoded_query
+from connector.servicenow.errors import translate_error
 
 log = logging.getLogger("smpm.servicenow")
 

@@ -1,15 +1,16 @@
 """ServiceNow through the Table API (`/api/now/table/{table}`).
 
 Follows `../shared/reference/servicenow-rest-api.md` (section numbers in brackets):
-- Basic or OAuth 2 authentication as a requests auth plugin (`connector.servicenow_auth`),
+- Basic or OAuth 2 authentication as a requests auth plugin (`connector.servicenow.auth`),
   renewed once on a 401 [1.7]. Calls are serialised per connector, as on Remedy.
 - Lists page with `sysparm_limit`/`sysparm_offset` and a stable `ORDERBY...^ORDERBYsys_id`
-  (`connector.encoded_query`), one page read ahead. Paging stops when `X-Total-Count` says
-  every offset was asked for, else when the `Link` header has no `next`; never on a short page
-  alone, because the limit applies before ACLs and a page may come back short while more rows
-  follow [1.2, 1.4]. Without either header, only an empty page ends the list. A page the
-  instance cancels ("maximum execution time exceeded", with a 5xx or inside a 200 [1.5]) is
-  asked again at half the size, up to three times, and the list goes on at that size.
+  (`connector.servicenow.encoded_query`), one page read ahead. Paging stops when
+  `X-Total-Count` says every offset was asked for, else when the `Link` header has no `next`;
+  never on a short page alone, because the limit applies before ACLs and a page may come back
+  short while more rows follow [1.2, 1.4]. Without either header, only an empty page ends the
+  list. A page the instance cancels ("maximum execution time exceeded", with a 5xx or inside a
+  200 [1.5]) is asked again at half the size, up to three times, and the list goes on at that
+  size.
 - The filter is never trusted: the instance ignores query terms on columns a table lacks
   [1.2], so every record of an answer is checked against the filter sent, whose columns are
   all asked for in `sysparm_fields`; a record it excludes, or a column missing from it, is
@@ -18,13 +19,13 @@ Follows `../shared/reference/servicenow-rest-api.md` (section numbers in bracket
   admit are dropped.
 - Reads ask for raw values (`sysparm_display_value=false`) with reference links left out
   (`sysparm_exclude_reference_link=true`): every value a string, a reference its sys_id, names
-  through dot-walked `sysparm_fields` [1.2, 1.3]. `connector.servicenow_values` also accepts the
+  through dot-walked `sysparm_fields` [1.2, 1.3]. `connector.servicenow.values` also accepts the
   `display_value=all` shape, as the recorded bodies have it.
 - Creates POST one record and decode the answer, which carries the requested fields; the record
   is read back by sys_id only when the answer lacks some of them (dot-walks on POST are
   UNCONFIRMED) [1.1]. Updates PATCH only the changed columns [1.1; PUT semantics UNCONFIRMED].
-- Names in writes become sys_ids through `connector.servicenow_refs`; work notes, relations and
-  service targets have layouts of their own (`servicenow_layouts`, `servicenow_sla`).
+- Names in writes become sys_ids through `connector.servicenow.refs`; work notes, relations and
+  service targets have layouts of their own (`connector.servicenow.layouts`, `.sla`).
 - `apply_batch` (not part of the Connector protocol) sends many updates and notes through the
   Batch API [1.8]; the executor keeps using `update`/`add_note`, one call each.
 """
@@ -42,7 +43,6 @@ import requests
 
 from connector.base import BatchWrite, E, RecordUpdate
 from connector.codec import KindCodec
-from connector.encoded_query import encoded_query, exact, widen
 from connector.entities import Entity, RecordKind, Relation, ServiceTarget, WorkNote
 from connector.errors import ConfigurationError, InvalidResponse, NotFound, Unavailable
 from connector.filters import (
@@ -58,16 +58,17 @@ from connector.filters import (
 )
 from connector.http import HttpOptions
 from connector.rest import RestConnector, need_within
-from connector.servicenow_auth import ServiceNowAuth, ServiceNowCredentials
-from connector.servicenow_batch import BatchRunner
-from connector.servicenow_errors import (
+from connector.servicenow.auth import ServiceNowAuth, ServiceNowCredentials
+from connector.servicenow.batch import BatchRunner
+from connector.servicenow.encoded_query import encoded_query, exact, widen
+from connector.servicenow.errors import (
     body_excerpt,
     cancelled_answer,
     is_cancelled,
     is_failure,
     translate_error,
 )
-from connector.servicenow_layouts import (
+from connector.servicenow.layouts import (
     NoteLayout,
     RelationLayout,
     Write,
@@ -75,10 +76,10 @@ from connector.servicenow_layouts import (
     translate,
     translate_leaf,
 )
-from connector.servicenow_paging import READ_PARAMS, location_id, more_pages, table_url
-from connector.servicenow_refs import References
-from connector.servicenow_sla import SlaLayout
-from connector.servicenow_values import (
+from connector.servicenow.paging import READ_PARAMS, location_id, more_pages, table_url
+from connector.servicenow.refs import References
+from connector.servicenow.sla import SlaLayout
+from connector.servicenow.values import (
     flatten_record,
     format_sn_date,
     result_list,

@@ -14,23 +14,29 @@ lacks) decides so before writing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.errors import ConfigurationError, ConnectorError, Rejected, UnknownReference
 from connector.filters import Comparison, Filter, In, Op
 
 if TYPE_CHECKING:
     from connector.codec import KindCodec
-    from connector.servicenow import ServiceNowConnector
 
 CHUNK = 100  # values per IN query: ~40 URL characters each
+
+
+class RecordSource(Protocol):
+    """What the look-ups ask of the connector: the rows of a table that a query selects
+    (`ServiceNowConnector.list_records`)."""
+
+    def list_records(self, table: str, **kwargs: Any) -> Iterator[dict[str, str]]: ...
 
 
 class References:
     """A cache of (table, column, value) -> sys_id, filled by queries through the connector."""
 
-    def __init__(self, connector: ServiceNowConnector) -> None:
+    def __init__(self, connector: RecordSource) -> None:
         self.connector = connector
         self._ids: dict[tuple[str, str, str], str | None] = {}
         self._values: dict[tuple[str, str, str], str] = {}

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from connector.errors import InvalidResponse
 from connector.http import HttpOptions, safe_url, send
-from connector.remedy_errors import translate_error
+from connector.remedy.errors import translate_error
 
 log = logging.getLogger("smpm.remedy")
 

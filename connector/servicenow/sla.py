@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector.codec import KindCodec
-from connector.encoded_query import EVERYTHING, NOTHING, UnsupportedQuery, map_leaves
 from connector.entities import MeasurementStatus, ServiceTarget
 from connector.errors import InvalidResponse
 from connector.filters import (
@@ -40,7 +39,8 @@ from connector.filters import (
     all_of,
     any_of,
 )
-from connector.servicenow_values import duration_seconds
+from connector.servicenow.encoded_query import EVERYTHING, NOTHING, UnsupportedQuery, map_leaves
+from connector.servicenow.values import duration_seconds
 
 STAGE, BREACHED, PERCENT = "stage", "has_breached", "business_percentage"
 DURATIONS = ("goal_seconds", "elapsed_seconds")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from connector.errors import ConnectorError, FormNotFound, RetryableError
-from connector.remedy import RemedyConnector
+from connector.remedy.connector import RemedyConnector
 from mappings.loader import PlatformMapping
 
 

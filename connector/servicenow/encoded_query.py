@@ -71,7 +71,7 @@ from connector.filters import (
     Or,
     Scalar,
 )
-from connector.servicenow_values import format_sn_date
+from connector.servicenow.values import format_sn_date
 
 FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\Z")
 LIST_TOKEN = re.compile(r"[A-Za-z0-9_.:\-]+\Z")

@@ -15,16 +15,14 @@ every label that reads as it (`TypeLabels`), so a filter and a listing agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from connector.codec import CodecSource
 from connector.entities import RecordKind, Relation, WorkNote
 from connector.enums import NoteType, RelationType
 from connector.errors import ConfigurationError
 from connector.filters import And, Comparison, Filter, In, Not, Op, Or, any_of, bind
 from mappings.loader import ParentForm, PlatformMapping, RelationSource
-
-if TYPE_CHECKING:
-    from connector.remedy import RemedyConnector
 
 OTHER = "other"  # NoteType.OTHER, RelationType.OTHER: a label the mapping does not know
 
@@ -83,7 +81,7 @@ def translate_types(
 class NoteLayout:
     """Work notes of one parent kind: their form, its parent field and any renamed fields."""
 
-    def __init__(self, connector: RemedyConnector, parent_kind: RecordKind) -> None:
+    def __init__(self, connector: CodecSource, parent_kind: RecordKind) -> None:
         self.codec = connector.codec(RecordKind.WORK_NOTE)
         self.kind = parent_kind
         parents = self.codec.spec.parents
@@ -154,7 +152,7 @@ class NoteLayout:
 class RelationLayout:
     """Relations stored on one source kind's association form."""
 
-    def __init__(self, connector: RemedyConnector, source_kind: RecordKind) -> None:
+    def __init__(self, connector: CodecSource, source_kind: RecordKind) -> None:
         self.mapping = connector.mapping
         sources = connector.codec(RecordKind.RELATION).spec.sources
         if source_kind.value not in sources:
