@@ -51,8 +51,8 @@ from sandbox.generate import generate_incidents
 from sandbox.seed import DEMO_SEED, parse_seed
 from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.executor import RunReport
-from smpm.report_html import render_html
 from smpm.reports import render_csv
+from smpm.reports.html import render_html
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
 

@@ -3,7 +3,7 @@
 The Event Management reviews have one bar chart (`ReportTable.chart`). Availability Tracking and
 the SLA Review show values against targets, per SLA: columns over time (availability per
 tracking period, with the target marked) and bars per service level target (attainment, with
-its target marked). The runtime draws them (`smpm.report_charts`); procedures only say what.
+its target marked). The runtime draws them (`smpm.reports.charts`); procedures only say what.
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
-"""Open the connector the settings describe; the only place that knows every platform class."""
+"""Open the connector the settings describe; the only place that knows every platform class.
+
+`session` opens one for a run and closes it after: the runner and the reviews both use it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
+from connector.base import Connector
 from connector.codec import load_platform_mapping
 from connector.errors import ConfigurationError
 from connector.http import CallObserver
@@ -45,6 +51,17 @@ def open_connector(settings: Settings) -> RemedyConnector | ServiceNowConnector:
     raise ConfigurationError(
         f"{settings.source}: platform: {settings.platform!r} is not available yet"
     )
+
+
+@contextmanager
+def session(
+    settings: Settings, connector_factory: Callable[[Settings], Connector] = open_connector
+) -> Iterator[Connector]:
+    connector = connector_factory(settings)
+    try:
+        yield connector
+    finally:
+        connector.close()
 
 
 def servicenow_options(settings: Settings) -> ServiceNowOptions:

@@ -22,7 +22,8 @@ from procedures.plan import Plan
 from procedures.registry import Context
 from smpm.executor import Executor, RunReport
 from smpm.notify import build_notifier
-from smpm.platforms import open_connector
+from smpm.platforms import session
+from smpm.reports.files import write_report
 from smpm.settings import Settings
 from smpm.store import open_engine, settled_triggers, utcnow
 
@@ -111,17 +112,6 @@ def _unknown_people(settings: Settings, connector: Connector) -> Iterable[str]:
             yield f"{settings.where('roster')}: roster: {login!r} is not a person in the ITSM"
 
 
-@contextmanager
-def session(
-    settings: Settings, connector_factory: Callable[[Settings], Connector] = open_connector
-) -> Iterator[Connector]:
-    connector = connector_factory(settings)
-    try:
-        yield connector
-    finally:
-        connector.close()
-
-
 def run_procedure(
     settings: Settings,
     name: str,
@@ -173,8 +163,6 @@ def publish(plan: Plan, settings: Settings, moment: datetime) -> list[Path]:
     table = getattr(plan, "report", None)
     if table is None:
         return []
-    from smpm.reports import write_report  # noqa: PLC0415 - smpm.reports imports this module
-
     paths = write_report(table, settings.reports.folder, moment)
     for path in paths:
         log.info("wrote %s", path)

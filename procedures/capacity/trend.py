@@ -39,7 +39,7 @@ class Trend(BaseModel):
 
 
 class TrendReport(ReportTable):
-    """A review report with a line chart per row (`smpm.report_trends` draws them)."""
+    """A review report with a line chart per row (`smpm.reports.trends` draws them)."""
 
     trends_title: str = ""
     trends: tuple[Trend, ...] = ()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from smpm.commands import reports_errors
-from smpm.demo_clock import DEFAULT_START
+from smpm.demo.clock import DEFAULT_START
 
 
 class DemoMoment(click.ParamType):
@@ -73,7 +73,7 @@ def demo(platform: str, latency_ms: int, reports: Path, start: datetime) -> None
     connector does against it, step by step, then the procedures, the webhook service and the
     tracking procedures, and ends by writing the managers' reports to --reports.
     """
-    from smpm.demo import run_demo
+    from smpm.demo.story import run_demo
 
     run_demo(
         click.echo,

@@ -90,7 +90,7 @@ def review_sla(state: CliState, at: datetime | None) -> None:
 
 
 def _report_now(state: CliState, name: str, at: datetime | None) -> None:
-    from smpm.reports import report_now
+    from smpm.reports.reviews import report_now
 
     written = utcnow()
     moment = at or written
@@ -99,8 +99,8 @@ def _report_now(state: CliState, name: str, at: datetime | None) -> None:
 
 
 def _write(state: CliState, which: str, days: float | None) -> None:
-    from smpm.reports import REVIEWS
-    from smpm.reports import review as run_review
+    from smpm.reports.reviews import REVIEWS
+    from smpm.reports.reviews import review as run_review
 
     written = utcnow()
     plan, paths = run_review(
@@ -122,7 +122,7 @@ def _echo_written(findings: str, as_of: datetime, written: datetime, paths: list
 @reports_errors
 def reports(state: CliState) -> None:
     """List the review reports written to [reports] folder, newest first."""
-    from smpm.reports import list_reports
+    from smpm.reports.files import list_reports
 
     folder = state.settings().reports.folder
     found = list_reports(folder)

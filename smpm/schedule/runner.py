@@ -2,7 +2,7 @@
 
 A wake-up (APScheduler firing, or the catch-up at start) calls `JobRunner.fire`; `run_due` asks
 `periods` which fire time is owed, claims it, runs the procedure through `smpm.runner` (the
-reviews through `smpm.reports.review`, which hands them the stored events), and records the
+reviews through `smpm.reports.reviews.review`, which hands them the stored events), and records the
 period's outcome with one audit row, whatever happened: applied / skipped / failed counts, or the
 error. The run's trigger names the period (`schedule:<job>:<fire time>`), so re-running a period
 a dead scheduler left unfinished writes nothing twice.
@@ -35,7 +35,7 @@ from smpm.executor import (
     SKIPPED,
     UNSUPPORTED,
 )
-from smpm.reports import review
+from smpm.reports.reviews import review
 from smpm.runner import run_procedure
 from smpm.schedule import periods
 from smpm.schedule.config import REVIEWS, JobSection, ScheduleSection

@@ -39,7 +39,7 @@ from connector.testing import at
 from procedures.availability.tracking import NAME as TRACKING
 from procedures.slm.sla_review import NAME as SLA_REVIEW
 from sandbox.server import Sandbox
-from smpm import demo_reports
+from smpm.demo import tracking as demo_reports
 from smpm.reports import report_now
 from smpm.runner import run_procedure
 from smpm.settings import Settings

@@ -21,8 +21,8 @@ from procedures.capacity.overview import OverviewRow
 from procedures.capacity.trend import LevelTrend, Trend, TrendReport, tracking_report
 from procedures.event.report import Period
 from smpm.cli import main
-from smpm.report_html import render_html
 from smpm.reports import list_reports, report_now
+from smpm.reports.html import render_html
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
 
@@ -158,7 +158,7 @@ def test_the_command_writes_and_lists_the_overview(
     def session(settings: Settings) -> Iterator[FakeConnector]:
         yield fake()
 
-    monkeypatch.setattr("smpm.reports.session", session)
+    monkeypatch.setattr("smpm.reports.reviews.session", session)
     runner = CliRunner()
     written = runner.invoke(main, ["--config", str(config), "review", "capacity"])
     assert written.exit_code == 0, written.output
@@ -180,7 +180,7 @@ def test_the_command_names_a_bad_readings_line(
     def session(settings: Settings) -> Iterator[FakeConnector]:
         yield fake()
 
-    monkeypatch.setattr("smpm.reports.session", session)
+    monkeypatch.setattr("smpm.reports.reviews.session", session)
     result = CliRunner().invoke(main, ["--config", str(config), "review", "capacity"])
     assert result.exit_code == 1
     assert f"{readings}, line 2: measured_at 'soon' is not a date and time" in result.output
@@ -190,7 +190,7 @@ def test_a_level_that_sits_high_is_drawn_on_an_axis_that_starts_below_it() -> No
     """A level climbing from 71% to 93% against 90/95 thresholds: the axis runs 50%-110%, so
     the climb shows; the two close thresholds keep their labels a line apart."""
     from procedures.capacity.trend import Trend
-    from smpm.report_trends import _svg
+    from smpm.reports.trends import _svg
 
     trend = Trend(
         label="app-bank-02 / cpu",

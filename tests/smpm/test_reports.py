@@ -18,8 +18,8 @@ from procedures.event.review import EVENT_REVIEW, OUTAGE_REVIEW
 from smpm.cli import main
 from smpm.intake.models import GenericEvent, RecordNotification, intake_item
 from smpm.intake.store import accept, claim, finish
-from smpm.report_html import render_html
 from smpm.reports import list_reports, render_csv, review, stored_events, write_report
+from smpm.reports.html import render_html
 from smpm.settings import Settings, load_settings
 from smpm.store import open_engine
 

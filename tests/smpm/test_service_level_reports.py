@@ -18,11 +18,11 @@ from connector.testing import FakeConnector, at, incident
 from procedures.availability.tracking import NAME as TRACKING
 from procedures.charts import Chart, Panel, Point
 from procedures.slm.sla_review import NAME as SLA_REVIEW
-from smpm import reports as reports_module
 from smpm.cli import main
-from smpm.report_charts import render_charts, scale
-from smpm.report_html import render_html
 from smpm.reports import list_reports, report_now
+from smpm.reports import reviews as reports_module
+from smpm.reports.charts import render_charts, scale
+from smpm.reports.html import render_html
 from smpm.runner import run_procedure
 from smpm.settings import Settings, load_settings
 

@@ -24,10 +24,11 @@ from connector.enums import Impact, IncidentStatus, ReportedSource, ServiceType,
 from procedures.availability.tracking import NAME as AVAILABILITY_TRACKING
 from procedures.capacity.tracking import NAME as CAPACITY_TRACKING
 from procedures.slm.sla_review import NAME as SLA_REVIEW
-from smpm.demo_clock import DemoClock
+from smpm.demo.clock import DemoClock
 from smpm.platforms import open_connector
 from smpm.render import findings_table, report_table
-from smpm.reports import REVIEWS, list_reports, report_now, review
+from smpm.reports.files import list_reports
+from smpm.reports.reviews import REVIEWS, report_now, review
 from smpm.runner import run_procedure
 from smpm.settings import Settings
 

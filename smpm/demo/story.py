@@ -7,8 +7,8 @@ Starts the sandbox in-process on a free loopback port, seeded with the demo orga
 2. runs the Incident Management procedures as an operator would: a dry run of the routing
    (nothing written), the routing itself, the same run again (nothing changes), the SLA tracking
    with its escalations (again twice), and the audit log of what was done and why;
-3. posts monitoring events to the webhook service (`demo_events.py`);
-4. runs the tracking procedures and writes the managers' reports (`demo_reports.py`).
+3. posts monitoring events to the webhook service (`events.py`);
+4. runs the tracking procedures and writes the managers' reports (`tracking.py`).
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from connector.remedy import RemedyConnector
 from connector.servicenow import ServiceNowConnector
 from sandbox.server import DEMO_PASSWORD, DEMO_USER, Sandbox
 from smpm.audit_log import audit_rows
-from smpm.demo_clock import DEFAULT_START, DemoClock
-from smpm.demo_events import events_tour
-from smpm.demo_reports import reports_tour
+from smpm.demo.clock import DEFAULT_START, DemoClock
+from smpm.demo.events import events_tour
+from smpm.demo.tracking import reports_tour
 from smpm.platforms import open_connector
 from smpm.render import report_table, rule_of, table
 from smpm.runner import run_procedure
@@ -114,7 +114,7 @@ def run_demo(
 def demo_settings(
     platform: str, base_url: str, state: Path, reports: Path, now: datetime
 ) -> Settings:
-    """The demo's settings: smpm/demo.toml plus the sandbox, a state database, a roster and a
+    """The demo's settings: smpm/demo/demo.toml plus the sandbox, a state database, a roster and a
     maintenance window around `now`, and the reports folder."""
     roster = {
         "on_duty": [

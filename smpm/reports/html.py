@@ -12,8 +12,8 @@ from html import escape
 from procedures.capacity.trend import TrendReport
 from procedures.charts import ChartedReport
 from procedures.event.report import Cell, ReportTable
-from smpm.report_charts import render_charts
-from smpm.report_trends import render_trends
+from smpm.reports.charts import render_charts
+from smpm.reports.trends import render_trends
 from smpm.store import utcnow
 
 STYLE = """

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from connector.entities import IncidentRequest, ProblemInvestigation
 from connector.enums import ReportedSource
 from connector.filters import Field
-from smpm.demo_clock import DemoClock
+from smpm.demo.clock import DemoClock
 from smpm.intake.auth import HookAuth, sign
 from smpm.intake.config import HooksSection
 from smpm.intake.service import Service, listening, running
