@@ -12,16 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from procedures.availability.config import AvailabilityConfig
-from procedures.availability.targets import Verdict
+from procedures.availability.targets import SlaPeriod, Verdict
 from procedures.charts import Chart, ChartedReport, Panel, Point
 from procedures.event.report import Cell, Period
 from procedures.plan import Ref
-
-if TYPE_CHECKING:
-    from procedures.availability.tracking import SlaPeriod
 
 COLUMNS = (
     "sla",

@@ -16,6 +16,9 @@ been violated ...". The rule, the same for every target:
   its allowance but above 80% of it is in danger. No projection is made before `min_elapsed`
   of the period's agreed service time has passed: one outage on the first morning of a month
   says little about the month.
+
+`SlaPeriod` is one SLA in one period with its figures and checks: what the tracking decides on
+and the overview shows (it lives here, below both).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from procedures.availability.config import SlaDefinition
 from procedures.availability.timeline import Figures, hours_text
@@ -154,3 +158,21 @@ def mttr(fig: Figures, most: timedelta, rule: DangerRule) -> Check:
         why = f"{shown} to restore service on average so far, over {rule.share:.0%} of the maximum"
         return Check("MTTR", goal, shown, Verdict.IN_DANGER, why)
     return Check("MTTR", goal, shown, Verdict.MET, f"{shown} to restore service on average")
+
+
+@dataclass(frozen=True)
+class SlaPeriod:
+    """One SLA in one tracking period: figures, verdicts, and whether this run decides on it."""
+
+    sla: SlaDefinition
+    figures: Figures
+    checks: tuple[Check, ...]
+    decided: bool
+
+    @cached_property
+    def verdict(self) -> Verdict:
+        return worst(list(self.checks))
+
+    @property
+    def label(self) -> str:
+        return f"SLA {self.sla.name} {self.figures.period.name}"

@@ -77,8 +77,8 @@ from procedures.availability.outages import (
 from procedures.availability.overview import Linked, overview
 from procedures.availability.periods import periods_back
 from procedures.availability.records import availability_problem, headline, missed
-from procedures.availability.targets import Check, DangerRule, Verdict, checks, worst
-from procedures.availability.timeline import Figures, Interval, figures
+from procedures.availability.targets import DangerRule, SlaPeriod, Verdict, checks
+from procedures.availability.timeline import Interval, figures
 from procedures.directory import Directory
 from procedures.event.report import ReviewPlan
 from procedures.plan import Action, ActionKind, Reason, Ref, incident_link
@@ -95,24 +95,6 @@ def reason(rule: str) -> Reason:
 
 def link_trigger(incident: str) -> str:
     return f"incident:{incident}:availability"
-
-
-@dataclass(frozen=True)
-class SlaPeriod:
-    """One SLA in one tracking period: figures, verdicts, and whether this run decides on it."""
-
-    sla: SlaDefinition
-    figures: Figures
-    checks: tuple[Check, ...]
-    decided: bool
-
-    @cached_property
-    def verdict(self) -> Verdict:
-        return worst(list(self.checks))
-
-    @property
-    def label(self) -> str:
-        return f"SLA {self.sla.name} {self.figures.period.name}"
 
 
 @dataclass

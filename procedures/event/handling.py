@@ -59,7 +59,8 @@ from connector.enums import (
 )
 from procedures.directory import Directory
 from procedures.event.handling_config import HandlingConfig, Window
-from procedures.incident.assignment import AssignmentConfig, choose_group
+from procedures.incident.assignment import choose_group
+from procedures.incident.config import AssignmentConfig
 from procedures.plan import Action, ActionKind, Plan, Reason, incident_link, note_action
 from procedures.registry import Procedure
 

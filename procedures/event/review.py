@@ -26,12 +26,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from connector.entities import IncidentRequest
-from connector.enums import Impact, ServiceType
+from connector.enums import Impact
 from connector.filters import Field as F
 from connector.filters import Filter
+from procedures.event.config import EventReviewConfig, OutageReviewConfig
 from procedures.event.report import (
     Period,
     ReportTable,
@@ -46,35 +45,6 @@ EVENT_REVIEW = "event.review"
 OUTAGE_REVIEW = "event.outage_review"
 CODES = ("new_incident", "repeat", "attributed", "planned", "information", "clear")
 IMPACTS = [Impact.EXTENSIVE, Impact.SIGNIFICANT, Impact.MODERATE, Impact.MINOR]
-
-
-class EventReviewConfig(BaseModel):
-    """`[event.review]`: the period and what makes a monitoring job noisy."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    period_days: float = Field(default=7, gt=0)
-    min_events: int = Field(default=5, ge=1, description="jobs with fewer are never flagged")
-    max_events_per_incident: float = Field(default=10, gt=0)
-    max_quiet_share: float = Field(default=0.8, gt=0, le=1)
-
-
-class OutageReviewConfig(BaseModel):
-    """`[event.outage_review]`: the period and what counts as a high-impact outage."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    period_days: float = Field(default=7, gt=0)
-    min_impact: Impact = Impact.SIGNIFICANT
-    service_types: list[ServiceType] = Field(
-        default_factory=lambda: [
-            ServiceType.USER_SERVICE_RESTORATION,
-            ServiceType.INFRASTRUCTURE_RESTORATION,
-        ]
-    )
-    event_lookback_days: float = Field(
-        default=30, ge=0, description="events received this long before the period count too"
-    )
 
 
 # -- Event Review ---------------------------------------------------------------------------------

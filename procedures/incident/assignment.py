@@ -19,61 +19,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from connector.entities import IncidentRequest, RecordKind
 from connector.enums import IncidentStatus
 from connector.filters import Field as F
 from connector.filters import Filter
 from procedures.directory import Directory
-from procedures.incident.matching import Match
+from procedures.incident.config import AssignmentConfig
 from procedures.plan import Action, ActionKind, Plan, Reason, note_action
 from procedures.registry import Context, Procedure
 
 PROCESS = "Incident Management"
 PROCEDURE = "P2 Incident Request Assignment"
 NAME = "incident.assignment"
-
-
-class RoutingRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    priority: int
-    group: str
-    assignee: str | None = None
-    match: Match
-
-
-class AssignmentConfig(BaseModel):
-    """`[incident.assignment]`: the ordered routing rule table and the Change Management test."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    rules: list[RoutingRule] = Field(default_factory=list)
-    default_group: str | None = None
-    change_criteria: list[Match] = Field(default_factory=list)
-    change_group: str = "Change Management"
-
-    @field_validator("rules")
-    @classmethod
-    def _priorities_unique(cls, rules: list[RoutingRule]) -> list[RoutingRule]:
-        seen: dict[int, str] = {}
-        for rule in rules:
-            if rule.priority in seen:
-                raise ValueError(
-                    f"rules {seen[rule.priority]!r} and {rule.name!r} share priority "
-                    f"{rule.priority}; first match wins, so each rule needs its own priority"
-                )
-            seen[rule.priority] = rule.name
-        return rules
-
-    def ordered(self) -> list[RoutingRule]:
-        return sorted(self.rules, key=lambda r: r.priority)
-
-    def groups(self) -> set[str]:
-        named = {r.group for r in self.rules} | {self.change_group}
-        return named | ({self.default_group} if self.default_group else set())
 
 
 def reason(rule: str) -> Reason:

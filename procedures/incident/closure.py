@@ -22,17 +22,14 @@ than any reading of text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Annotated
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from connector.entities import IncidentRequest, RecordKind, WorkNote
 from connector.enums import IncidentStatus, NoteType
 from connector.filters import Field as F
-from procedures.incident.rejection import Reading, Vocabulary, normalise, own_words, read
+from procedures.incident.config import ClosureConfig
+from procedures.incident.rejection import Reading, Vocabulary, own_words, read
 from procedures.plan import Action, ActionKind, Plan, Reason, note_action
 from procedures.registry import Context, Procedure
 
@@ -40,111 +37,6 @@ PROCESS = "Incident Management"
 PROCEDURE = "P6 Incident Request Closure"
 NAME = "incident.closure"
 QUOTE_LENGTH = 300  # of the sentence in a reason; the work note carries up to 500 characters
-
-
-def _phrase(value: str) -> str:
-    if not re.search(r"\w", normalise(value)):
-        raise ValueError("an empty phrase would match every reply; remove it")
-    return value.strip()
-
-
-def _regex(value: str) -> str:
-    try:
-        pattern = re.compile(value, re.MULTILINE | re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"not a regular expression: {exc.msg} at position {exc.pos}") from None
-    for sample in ("", "x", " x ", "still broken\nok"):
-        if any(m.start() == m.end() for m in pattern.finditer(sample)):
-            raise ValueError("matches the empty string: it would match every reply")
-    return value
-
-
-Phrase = Annotated[str, AfterValidator(_phrase)]
-Regex = Annotated[str, AfterValidator(_regex)]
-
-KEYWORDS = [
-    "not fixed",
-    "not resolved",
-    "not solved",
-    "is not working",
-    "are not working",
-    "does not work",
-    "do not work",
-    "did not work",
-    "did not help",
-    "does not help",
-    "did not fix",
-    "did not solve",
-    "has not been fixed",
-    "do not close",
-    "reopen",
-    "re-open",
-    "reject",
-]
-PATTERNS = [
-    r"\bstill\s+(?:not|can not|unable|broken|down|offline|slow|fail\w*|crash\w*|freez\w*"
-    r"|hang\w*|getting|gets?|seeing|sees?|happen\w*|occur\w*|the same"
-    r"|(?:have|has|had) the same|(?:does|do|is|are|will|has|have) not)\b",
-    r"\b(?:fail\w*|broke\w*|break\w*|crash\w*|happen\w*|stopp?\w*|freez\w*|froze\w*|hang\w*"
-    r"|down|not work\w*)\s+again\b",
-    r"\bsame\s+(?:error|problem|issue|fault|message|behaviou?r)\b",
-    r"\b(?:error|problem|issue|fault)s?\s+(?:is|are|came|comes?|has come)\s+back\b",
-    r"^(?:(?:it|this|that) is\s+)?not working\b",
-]
-NEGATIONS = [
-    "not",
-    "never",
-    "no",
-    "no longer",
-    "no need to",
-    "no need for",
-    "no reason to",
-    "need not",
-    "nothing",
-    "nobody",
-    "no one",
-    "without",
-]
-NEGATIONS_AFTER = ["not needed", "not necessary", "not required", "unnecessary"]
-HYPOTHETICALS = ["if", "unless", "in case", "should it", "should this", "should the"]
-QUOTE_HEADERS = [
-    r"^[ \t]*On\b[^\n]*(?:\n[^\n]*)?\bwrote:[ \t]*$",
-    r"^[ \t]*-{2,}[ \t]*Original Message[ \t]*-{2,}",
-    r"^[ \t]*From:[^\n]*\n[ \t]*(?:Sent|Date):",
-    r"^[ \t]*_{10,}[ \t]*$",
-]
-
-
-class ClosureConfig(BaseModel):
-    """`[incident.closure]`: how long a resolution waits for the requester, and what a 'no'
-    says (phrases case-insensitive, patterns Python regular expressions; see
-    `procedures.incident.rejection` for how a reply is read). Empty `rejection_keywords` and
-    `rejection_patterns` turn the reading of replies off."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    close_after_days: float = Field(default=5, gt=0)
-    rejection_keywords: list[Phrase] = Field(default_factory=lambda: list(KEYWORDS))
-    rejection_patterns: list[Regex] = Field(default_factory=lambda: list(PATTERNS))
-    negations: list[Phrase] = Field(default_factory=lambda: list(NEGATIONS))
-    negations_after: list[Phrase] = Field(default_factory=lambda: list(NEGATIONS_AFTER))
-    negation_window: int = Field(
-        default=3, ge=0, le=10, description="words a negation may stand from the phrase"
-    )
-    hypotheticals: list[Phrase] = Field(default_factory=lambda: list(HYPOTHETICALS))
-    quote_headers: list[Regex] = Field(default_factory=lambda: list(QUOTE_HEADERS))
-    closure_reason: str | None = Field(default=None, description="status reason set on closing")
-
-    def vocabulary(self) -> Vocabulary:
-        return Vocabulary.of(
-            keywords=self.rejection_keywords,
-            patterns=self.rejection_patterns,
-            negations=self.negations,
-            negations_after=self.negations_after,
-            hypotheticals=self.hypotheticals,
-            quote_headers=self.quote_headers,
-            window=self.negation_window,
-        )
 
 
 def reason(rule: str) -> Reason:

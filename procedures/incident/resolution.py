@@ -28,14 +28,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from connector.base import Connector
 from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
 from connector.enums import IncidentStatus, ProblemStatus, RelationType
 from connector.filters import Field as F
 from connector.filters import Filter
 from procedures.directory import Directory
+from procedures.incident.config import ResolutionConfig
 from procedures.plan import Action, ActionKind, Plan, Reason, Ref, incident_link, note_action
 from procedures.problem.links import by_ids, incidents_of, problems_of
 from procedures.registry import Context, Procedure
@@ -45,18 +44,6 @@ PROCEDURE = "P4 Incident Request Resolution by Specialist"
 NAME = "incident.resolution"
 OPEN_PROBLEM = [s for s in ProblemStatus if s.is_open]
 Subject = tuple[str | None, str | None]  # (service, CI) of a request
-
-
-class ResolutionConfig(BaseModel):
-    """`[incident.resolution]`: what a workaround looks like and what counts as recurring."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    workaround_reasons: list[str] = Field(default_factory=lambda: ["Temporary Corrective Action"])
-    window_days: float = Field(default=30, gt=0)
-    min_similar: int = Field(default=2, ge=1)
-    same_category: bool = True
-    lookback_hours: float = Field(default=24, gt=0, description="resolved requests considered")
 
 
 def reason(rule: str) -> Reason:

@@ -18,12 +18,9 @@ rerun maps to the same idempotency key and writes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from connector.base import Connector
 from connector.entities import (
@@ -31,11 +28,11 @@ from connector.entities import (
     MeasurementStatus,
     RecordKind,
     ServiceTarget,
-    TargetKind,
 )
-from connector.enums import Impact, IncidentStatus, ServiceType
+from connector.enums import IncidentStatus
 from connector.filters import Field as F
 from procedures.directory import Directory, RosterConfig
+from procedures.incident.config import TrackingConfig
 from procedures.plan import Plan, Reason, inform_actions
 from procedures.registry import Context, Procedure
 
@@ -43,41 +40,8 @@ PROCESS = "Incident Management"
 PROCEDURE = "P3 Incident Request Tracking"
 NAME = "incident.tracking"
 
-IMPACT_ORDER = [Impact.EXTENSIVE, Impact.SIGNIFICANT, Impact.MODERATE, Impact.MINOR]
 MISSED = (MeasurementStatus.MISSED, MeasurementStatus.MISSED_GOAL)
 BREACHING = (MeasurementStatus.WARNING, *MISSED)
-
-
-class TrackingConfig(BaseModel):
-    """`[incident.tracking]`: what counts as a service outage and how targets are recognised."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    outage_service_types: list[ServiceType] = Field(
-        default_factory=lambda: [
-            ServiceType.USER_SERVICE_RESTORATION,
-            ServiceType.INFRASTRUCTURE_RESTORATION,
-        ]
-    )
-    outage_min_impact: Impact = Impact.SIGNIFICANT
-    resolution_target_pattern: str = Field(default=r"(?i)resol", description="matches SLA titles")
-    # Incident numbers per OR-query: ~60 URL characters each, so 100 stay under 8 KB (Jetty's
-    # default request-line limit). Beyond `max_id_queries` such queries, one scan of the open
-    # requests costs fewer calls than asking for them by number.
-    ids_per_query: int = Field(default=100, ge=1, le=500)
-    max_id_queries: int = Field(default=5, ge=0)
-    # Whose coordinator hears of breaches on requests no group holds yet (the service desk).
-    unassigned_group: str | None = "Service Desk"
-
-    def is_outage(self, incident: IncidentRequest) -> bool:
-        if incident.service_type not in self.outage_service_types or incident.impact is None:
-            return False
-        return IMPACT_ORDER.index(incident.impact) <= IMPACT_ORDER.index(self.outage_min_impact)
-
-    def is_resolution_target(self, target: ServiceTarget) -> bool:
-        if target.target_kind is not None:
-            return target.target_kind is TargetKind.RESOLUTION
-        return bool(re.search(self.resolution_target_pattern, target.title or ""))
 
 
 def level_of(target: ServiceTarget) -> str:

@@ -1,11 +1,63 @@
-"""`[problem]` settings: one section per Problem Management procedure smpm runs."""
+"""`[problem]` settings: one section per Problem Management procedure smpm runs.
+
+Each procedure's settings class is defined here, and the procedure imports it from here: the
+settings stand below the procedures, so `procedures.config` and the registry's `Context` can
+name them without importing a procedure.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connector.enums import ProblemStatus
-from procedures.problem.incident_review import IncidentReviewConfig
+from connector.entities import IncidentRequest
+from connector.enums import ProblemStatus, ServiceType
+from procedures.incident.matching import Match
+
+
+class ReviewRule(BaseModel):
+    """`[[problem.review.rules]]`: other settings for the incident requests that `match`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: Match
+    min_incidents: int | None = Field(default=None, ge=2)
+    category_tiers: int | None = Field(default=None, ge=0, le=3)
+    group: str | None = None
+
+
+class IncidentReviewConfig(BaseModel):
+    """`[problem.review]`: which incident requests are reviewed and what makes a problem."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: float = Field(default=14, gt=0)
+    min_incidents: int = Field(default=3, ge=2)
+    category_tiers: int = Field(default=1, ge=0, le=3)
+    service_types: list[ServiceType] = Field(
+        default_factory=lambda: [
+            ServiceType.USER_SERVICE_RESTORATION,
+            ServiceType.INFRASTRUCTURE_RESTORATION,
+        ]
+    )
+    specialist_group: str | None = Field(
+        default=None, description="gets new problems when no rule names a group"
+    )
+    investigation_driver: str = "Re-Occurring Incidents"
+    rules: list[ReviewRule] = Field(default_factory=list)
+
+    def rule_for(self, incident: IncidentRequest) -> ReviewRule | None:
+        return next((r for r in self.rules if r.match.test(incident) is not None), None)
+
+    def tiers(self, rule: ReviewRule | None) -> int:
+        """Categorisation tiers that must agree, for requests `rule` matched (None: no rule)."""
+        if rule is not None and rule.category_tiers is not None:
+            return rule.category_tiers
+        return self.category_tiers
+
+    def minimum(self, rule: ReviewRule | None) -> int:
+        if rule is not None and rule.min_incidents is not None:
+            return rule.min_incidents
+        return self.min_incidents
 
 
 class ProblemClosureConfig(BaseModel):

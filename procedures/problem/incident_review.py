@@ -32,15 +32,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from connector.entities import IncidentRequest, ProblemInvestigation, RecordKind
-from connector.enums import Impact, ProblemStatus, RelationType, ServiceType, Urgency
+from connector.enums import Impact, ProblemStatus, RelationType, Urgency
 from connector.filters import Field as F
 from procedures.directory import Directory
-from procedures.incident.matching import Match
 from procedures.incident.resolution import Similarity
 from procedures.plan import Action, ActionKind, Plan, Reason, Ref, incident_link
+from procedures.problem.config import IncidentReviewConfig, ReviewRule
 from procedures.problem.links import by_ids, incidents_of, problems_of
 from procedures.registry import Context, Procedure
 
@@ -50,52 +48,6 @@ NAME = "problem.incident_review"
 TAG = "[incident review]"
 OPEN_PROBLEM = [s for s in ProblemStatus if s.is_open]
 S = TypeVar("S")
-
-
-class ReviewRule(BaseModel):
-    """`[[problem.review.rules]]`: other settings for the incident requests that `match`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    match: Match
-    min_incidents: int | None = Field(default=None, ge=2)
-    category_tiers: int | None = Field(default=None, ge=0, le=3)
-    group: str | None = None
-
-
-class IncidentReviewConfig(BaseModel):
-    """`[problem.review]`: which incident requests are reviewed and what makes a problem."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    window_days: float = Field(default=14, gt=0)
-    min_incidents: int = Field(default=3, ge=2)
-    category_tiers: int = Field(default=1, ge=0, le=3)
-    service_types: list[ServiceType] = Field(
-        default_factory=lambda: [
-            ServiceType.USER_SERVICE_RESTORATION,
-            ServiceType.INFRASTRUCTURE_RESTORATION,
-        ]
-    )
-    specialist_group: str | None = Field(
-        default=None, description="gets new problems when no rule names a group"
-    )
-    investigation_driver: str = "Re-Occurring Incidents"
-    rules: list[ReviewRule] = Field(default_factory=list)
-
-    def rule_for(self, incident: IncidentRequest) -> ReviewRule | None:
-        return next((r for r in self.rules if r.match.test(incident) is not None), None)
-
-    def tiers(self, rule: ReviewRule | None) -> int:
-        """Categorisation tiers that must agree, for requests `rule` matched (None: no rule)."""
-        if rule is not None and rule.category_tiers is not None:
-            return rule.category_tiers
-        return self.category_tiers
-
-    def minimum(self, rule: ReviewRule | None) -> int:
-        if rule is not None and rule.min_incidents is not None:
-            return rule.min_incidents
-        return self.min_incidents
 
 
 @dataclass(frozen=True)
