@@ -3,7 +3,8 @@
 
     python3 dev.py demo [smpm demo options]   the demo on the embedded sandbox ITSM
     python3 dev.py test [pytest options]      the whole test suite
-    python3 dev.py lint                       ruff check and format check
+    python3 dev.py lint                       ruff check and format check, and the import
+                                              contracts of the rooms (lint-imports)
     python3 dev.py bench [name]               the benchmarks in bench/
 
 Needs only Python 3.11+. Creates .venv next to this file and installs smpm with its test
@@ -25,6 +26,7 @@ STAMP = VENV / ".smpm-install-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 NO_TESTS_COLLECTED = 5
+LINT_IMPORTS = "lint-imports.exe" if os.name == "nt" else "lint-imports"  # import-linter's CLI
 
 
 def ensure_environment() -> None:
@@ -61,8 +63,10 @@ def main(argv: list[str]) -> int:
             return 1
         return code
     if command == "lint":
-        return run([str(PYTHON), "-m", "ruff", "check", "."]) or run(
-            [str(PYTHON), "-m", "ruff", "format", "--check", "."]
+        return (
+            run([str(PYTHON), "-m", "ruff", "check", "."])
+            or run([str(PYTHON), "-m", "ruff", "format", "--check", "."])
+            or run([str(BIN / LINT_IMPORTS), "--no-cache", "--no-logo"])
         )
     return run([str(PYTHON), "-m", "bench", *rest])
 
